@@ -1,1 +1,32 @@
+"""fastdnn: fully-connected deep neural networks trained on the CPU, fast.
+
+- ``fastdnn.reference``: the seed notebook's plain-NumPy helpers (the oracle).
+- ``fastdnn.functional``: the same functions backed by compiled kernels (a drop-in).
+- ``fastdnn.DeepNeuralNetwork``: fit / predict / score / save; ``fastdnn.load_model``.
+
+Heavy or optional parts (the compiled core, h5py, tqdm, matplotlib) load on first use.
+"""
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "DeepNeuralNetwork": ("fastdnn.model", "DeepNeuralNetwork"),
+    "TrainingDivergedError": ("fastdnn.engine", "TrainingDivergedError"),
+    "load_model": ("fastdnn.persistence", "load_model"),
+    "load_dataset": ("fastdnn.data", "load_dataset"),
+    "load_hdf5": ("fastdnn.data", "load_hdf5"),
+    "load_builtin": ("fastdnn.data", "load_builtin"),
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError("module 'fastdnn' has no attribute %r" % name)
