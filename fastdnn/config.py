@@ -31,3 +31,8 @@ FASTMATH = (
 #: Options shared by every ``@njit`` kernel. Serial on purpose: BLAS already
 #: uses every core, and ``parallel=True`` loops fought it (1.3x-14x slower).
 JIT_OPTIONS = dict(cache=CACHE, fastmath=FASTMATH, nogil=True, error_model="numpy")
+
+#: The same without fast-math, for kernels whose rounding must follow the
+#: seed's operation order exactly (the cross-entropy cost, whose printed value
+#: the drop-in reproduces digit for digit).
+STRICT_JIT_OPTIONS = dict(JIT_OPTIONS, fastmath=False)

@@ -71,7 +71,8 @@ class TrainingEngine:
 
         Iterations are numbered from ``start_iteration``; the cost is recorded
         (before that iteration's update) at every multiple of ``record_every``.
-        ``on_chunk(iteration, cost_or_None)`` is called after every compiled call.
+        ``on_chunk(iteration, record)`` is called after every compiled call with the
+        iteration reached and the (iteration, cost) recorded by it, or None.
         Raises ``TrainingDivergedError`` (keeping the last finite state) when
         the output or the parameters stop being finite.
         """
@@ -83,13 +84,14 @@ class TrainingEngine:
             for live, saved in self._state:
                 saved[...] = live
             cost, done = self._chunk(n, record)
-            if record and done > 0:
-                recorded.append((it, float(cost)))
+            new = (it, float(cost)) if record and done > 0 else None
+            if new:
+                recorded.append(new)
             if done < n or not self._state_is_finite():
                 self._diverged(it, done, recorded)
             it += done
             if on_chunk is not None:
-                on_chunk(it, float(cost) if record else None)
+                on_chunk(it, new)
         return recorded
 
     def _diverged(self, chunk_start, done, recorded):

@@ -150,10 +150,10 @@ def _progress_bar(total, start, verbose):
 
     bar = tqdm(total=total, desc="fit", unit="it", disable=None, leave=True)
 
-    def on_chunk(iteration, cost):
+    def on_chunk(iteration, record):
         bar.update(iteration - start - bar.n)
-        if cost is not None:
-            bar.set_postfix(cost="%.6f" % cost)
+        if record is not None:
+            bar.set_postfix(cost="%.6f" % record[1])
 
     on_chunk.close = bar.close
     return on_chunk

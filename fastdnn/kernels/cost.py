@@ -3,10 +3,10 @@
 import numpy as np
 from numba import njit
 
-from ..config import JIT_OPTIONS
+from ..config import STRICT_JIT_OPTIONS
 
 
-@njit(**JIT_OPTIONS)
+@njit(**STRICT_JIT_OPTIONS)
 def softplus(x):
     """log(1 + exp(x)) without overflow, in x's dtype."""
     if x > 0:
@@ -14,7 +14,7 @@ def softplus(x):
     return np.log1p(np.exp(x))
 
 
-@njit(**JIT_OPTIONS)
+@njit(**STRICT_JIT_OPTIONS)
 def cross_entropy_from_logits(Z, Y):
     """Cost of sigmoid outputs given their pre-activations Z (1, m) and labels Y (1, m).
 
@@ -33,7 +33,7 @@ def cross_entropy_from_logits(Z, Y):
     return total / m
 
 
-@njit(**JIT_OPTIONS)
+@njit(**STRICT_JIT_OPTIONS)
 def cross_entropy_from_probs(AL, Y):
     """The seed's cost, -1/m * sum(Y log AL + (1 - Y) log(1 - AL)), for AL (1, m), Y (1, m).
 
@@ -52,4 +52,4 @@ def cross_entropy_from_probs(AL, Y):
                 total += np.log(1 - a)
             else:
                 total += y * np.log(a) + (1 - y) * np.log(1 - a)
-    return -total / m
+    return (-1.0 / m) * total  # the seed multiplies by -1/m (same rounding)

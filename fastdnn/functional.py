@@ -1,0 +1,272 @@
+"""Drop-in replacement for ``fastdnn.reference``, backed by the compiled kernels.
+
+Same names, signatures and return structures as the seed's helpers (parameter
+dicts ``W1, b1, ...``, caches ``((A_prev, W, b), Z)``, grads ``dA{l}, dW{l},
+db{l}``), so ``from fastdnn import functional as dnn`` replaces the reference in
+existing code. ``L_layer_model`` runs on the training engine (many iterations
+per compiled call), so existing training code gets the full speed.
+
+Results agree with the reference to rounding (float64: relative differences of
+order 1e-15); they are not bit-identical because BLAS and the compiled loops may
+sum in another order, and the sigmoid is computed as exp(z) / (1 + exp(z)) for
+z < 0 (no overflow warning). Arrays keep their floating dtype (float32 stays
+float32); integer inputs become float64.
+"""
+
+import numpy as np
+
+from . import validation as v
+from .engine import TrainingEngine
+from .kernels.activations import (CODES, IDENTITY, RELU, SIGMOID, activate, activation_backward,
+                                  add_bias_activate)
+from .kernels.cost import cross_entropy_from_probs
+from .kernels.linear import linear_grads_into, matmul_into
+from .kernels.update import gradient_descent_update
+from .reference.seed import (initialise_parameters, initialise_parameters_deep,
+                             initialize_parameters, initialize_parameters_deep)
+
+__all__ = [
+    "initialise_parameters", "initialise_parameters_deep", "initialize_parameters",
+    "initialize_parameters_deep", "linear_forward", "sigmoid", "relu",
+    "linear_activation_forward", "L_model_forward", "compute_cost", "linear_backward",
+    "relu_backward", "sigmoid_backward", "linear_activation_backward", "L_model_backward",
+    "update_parameters", "L_layer_model", "predict",
+]
+
+
+def _dtype(*arrays):
+    """The common floating dtype of the inputs (float64 for integers)."""
+    dt = np.result_type(*[np.asarray(a).dtype for a in arrays], np.float32)
+    return v.check_dtype(dt if dt.kind == "f" else np.float64)
+
+
+def _arr(name, a, dtype, shape=None):
+    """Validated C-contiguous 2-D array (see ``validation.check_array``)."""
+    return v.check_array(name, a, dtype, shape)
+
+
+def _check_activation(activation):
+    if activation not in ("sigmoid", "relu"):
+        raise ValueError("activation must be 'sigmoid' or 'relu'; got %r" % (activation,))
+
+
+# -- forward ------------------------------------------------------------------
+
+def linear_forward(A, W, b):
+    """Z (n, m) = W (n, n_prev) @ A (n_prev, m) + b (n, 1); returns (Z, (A, W, b))."""
+    dt = _dtype(A, W, b)
+    W = _arr("W", W, dt)
+    A = _arr("A", A, dt, (W.shape[1], None))
+    b = _arr("b", b, dt, (W.shape[0], 1))
+    Z = np.empty((W.shape[0], A.shape[1]), dtype=dt)
+    matmul_into(W, A, Z)
+    add_bias_activate(Z, b.reshape(-1), IDENTITY)
+    return Z, (A, W, b)
+
+
+def _activation(Z, code):
+    """(g(Z), Z) for an array Z of any shape; elementwise, so NaN propagates as in NumPy."""
+    dt = _dtype(Z)
+    Z = np.asarray(Z, dtype=dt)
+    A = np.array(Z, dtype=dt, order="C", copy=True)
+    activate(A.reshape(1, -1), code)
+    return A, Z
+
+
+def sigmoid(Z):
+    """A = 1 / (1 + exp(-Z)) of any shape, without overflow; returns (A, Z)."""
+    return _activation(Z, SIGMOID)
+
+
+def relu(Z):
+    """A = max(0, Z) of any shape; returns (A, Z)."""
+    return _activation(Z, RELU)
+
+
+def linear_activation_forward(A_prev, W, b, activation):
+    """A (n, m) = g(W A_prev + b) for g in {"sigmoid", "relu"}; returns (A, ((A_prev, W, b), Z))."""
+    _check_activation(activation)
+    Z, linear_cache = linear_forward(A_prev, W, b)
+    A, activation_cache = _activation(Z, CODES[activation])
+    return A, (linear_cache, activation_cache)
+
+
+def _layer_count(parameters):
+    if not isinstance(parameters, dict) or len(parameters) < 2 or len(parameters) % 2:
+        raise ValueError("parameters must be a dict {'W1': ..., 'b1': ..., ...} with a W and a b "
+                         "per layer; got %r" % (sorted(parameters) if isinstance(parameters, dict)
+                                                else type(parameters).__name__))
+    return len(parameters) // 2
+
+
+def _layer_dims(X, parameters):
+    L = _layer_count(parameters)
+    try:
+        return [np.shape(X)[0]] + [np.shape(parameters["W%d" % l])[0] for l in range(1, L + 1)]
+    except KeyError as err:
+        raise ValueError("parameters is missing %s; expected keys W1, b1, ..., W%d, b%d"
+                         % (err, L, L)) from None
+
+
+def L_model_forward(X, parameters):
+    """[LINEAR->RELU]*(L-1) -> LINEAR->SIGMOID; returns (AL (n_L, m), caches (L entries))."""
+    dims = _layer_dims(X, parameters)
+    dt = _dtype(X, *parameters.values())
+    parameters = v.check_parameters(parameters, dims, dt)
+    A = v.check_X(X, dims[0], dt)
+    caches = []
+    L = len(dims) - 1
+    for l in range(1, L + 1):
+        A, cache = linear_activation_forward(A, parameters["W%d" % l], parameters["b%d" % l],
+                                             "relu" if l < L else "sigmoid")
+        caches.append(cache)
+    return A, caches
+
+
+def compute_cost(AL, Y):
+    """Cross-entropy -1/m sum(Y log AL + (1 - Y) log(1 - AL)) of AL (1, m), Y (1, m); a float."""
+    dt = _dtype(AL)
+    AL = _arr("AL", AL, dt)
+    Y = _arr("Y", np.reshape(Y, AL.shape) if np.size(Y) == AL.size else Y, dt, AL.shape)
+    if ((AL < 0) | (AL > 1)).any():
+        raise ValueError("AL must hold probabilities in [0, 1]; got values from %g to %g"
+                         % (AL.min(), AL.max()))
+    return float(cross_entropy_from_probs(AL, Y))
+
+
+# -- backward -----------------------------------------------------------------
+
+def _linear_cache(cache):
+    try:
+        A_prev, W, b = cache
+    except (TypeError, ValueError):
+        raise ValueError("linear cache must be the tuple (A_prev, W, b) from linear_forward") from None
+    return A_prev, W, b
+
+
+def linear_backward(dZ, cache):
+    """From dZ (n, m) and cache (A_prev, W, b): (dA_prev (n_prev, m), dW (n, n_prev), db (n, 1))."""
+    A_prev, W, b = _linear_cache(cache)
+    dt = _dtype(dZ, A_prev, W)
+    W = _arr("W", W, dt)
+    dZ = _arr("dZ", dZ, dt, (W.shape[0], None))
+    A_prev = _arr("A_prev", A_prev, dt, (W.shape[1], dZ.shape[1]))
+    n, m = dZ.shape
+    dW = np.empty(W.shape, dtype=dt)
+    db = np.empty((n, 1), dtype=dt)
+    linear_grads_into(dZ, A_prev, dW, db.reshape(-1))
+    inv_m = dt.type(1.0 / m)
+    dW *= inv_m
+    db *= inv_m
+    dA_prev = np.empty(A_prev.shape, dtype=dt)
+    matmul_into(W.T, dZ, dA_prev)
+    return dA_prev, dW, db
+
+
+def _activation_backward(dA, Z, code):
+    """dZ = dA * g'(Z) for dA and Z of the same (any) shape."""
+    dt = _dtype(dA, Z)
+    Z = np.asarray(Z, dtype=dt)
+    dZ = np.array(dA, dtype=dt, order="C", copy=True)
+    if dZ.shape != Z.shape:
+        raise ValueError("dA and the activation cache Z must have the same shape; got %s and %s"
+                         % (dZ.shape, Z.shape))
+    through = np.ascontiguousarray(Z) if code == RELU else _activation(Z, SIGMOID)[0]
+    activation_backward(dZ.reshape(1, -1), through.reshape(1, -1), code)
+    return dZ
+
+
+def relu_backward(dA, cache):
+    """dZ = dA where Z > 0, else 0 (cache is Z); same shape as dA."""
+    return _activation_backward(dA, cache, RELU)
+
+
+def sigmoid_backward(dA, cache):
+    """dZ = dA * s * (1 - s) with s = sigmoid(Z) (cache is Z); same shape as dA."""
+    return _activation_backward(dA, cache, SIGMOID)
+
+
+def linear_activation_backward(dA, cache, activation):
+    """Backward through LINEAR->g; returns (dA_prev, dW, db) like ``linear_backward``."""
+    _check_activation(activation)
+    linear_cache, activation_cache = cache
+    dZ = (relu_backward if activation == "relu" else sigmoid_backward)(dA, activation_cache)
+    return linear_backward(dZ, linear_cache)
+
+
+def L_model_backward(AL, Y, caches):
+    """Gradients {dA{l-1}, dW{l}, db{l}} of the cross-entropy cost through every cached layer.
+
+    Starts, like the seed, from dAL = -(Y / AL - (1 - Y) / (1 - AL)) and the sigmoid
+    cache Z, so it also accepts caches whose AL and Z are not consistent (as the
+    seed's test case does). The training engine instead uses dZL = AL - Y.
+    """
+    dt = _dtype(AL)
+    AL = _arr("AL", AL, dt)
+    Y = _arr("Y", np.reshape(Y, AL.shape) if np.size(Y) == AL.size else Y, dt, AL.shape)
+    L = len(caches)
+    dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+    grads = {}
+    dA = dAL
+    for l in range(L, 0, -1):
+        dA, grads["dW%d" % l], grads["db%d" % l] = linear_activation_backward(
+            dA, caches[l - 1], "sigmoid" if l == L else "relu")
+        grads["dA%d" % (l - 1)] = dA
+    return grads
+
+
+def update_parameters(parameters, grads, learning_rate):
+    """Gradient-descent step W -= lr dW, b -= lr db for every layer.
+
+    Like the seed, stores new arrays into the dict it was given and returns it.
+    """
+    learning_rate = v.check_positive("learning_rate", learning_rate)
+    L = _layer_count(parameters)
+    for l in range(1, L + 1):
+        for p in "Wb":
+            key = "%s%d" % (p, l)
+            if "d" + key not in grads:
+                raise ValueError("grads is missing %r for parameter %r" % ("d" + key, key))
+            dt = _dtype(parameters[key], grads["d" + key])
+            new = _arr(key, parameters[key], dt).copy()
+            grad = _arr("d" + key, grads["d" + key], dt, new.shape)
+            gradient_descent_update(new.reshape(-1), grad.reshape(-1), dt.type(learning_rate))
+            parameters[key] = new
+    return parameters
+
+
+# -- the model ------------------------------------------------------------------
+
+def L_layer_model(X, Y, layers_dims, learning_rate=0.0075, num_iterations=3000,
+                  print_cost=False, *, initial_parameters=None, record_every=100,
+                  strategy="auto"):
+    """Train like ``fastdnn.reference.L_layer_model``, on the compiled engine.
+
+    Starts from the seed's ``initialise_parameters_deep(layers_dims)`` unless
+    ``initial_parameters`` is given. Returns (parameters, costs) with the cost
+    before the update at iterations 0, record_every, ...; dtype follows X.
+    """
+    dims = v.check_layer_dims(layers_dims)
+    learning_rate = v.check_positive("learning_rate", learning_rate)
+    num_iterations = v.check_positive("num_iterations", num_iterations, integer=True)
+    record_every = v.check_positive("record_every", record_every, integer=True)
+    dt = _dtype(X)
+    X, Y = v.check_XY(X, Y, dims, dt)
+    params = initial_parameters if initial_parameters is not None \
+        else initialise_parameters_deep(dims)
+    params = v.check_parameters(params, dims, dt, "initial_parameters")
+    engine = TrainingEngine(X, Y, params, dims, ["relu"] * (len(dims) - 2) + ["sigmoid"],
+                            learning_rate, strategy, planned_iterations=num_iterations)
+    report = None
+    if print_cost:
+        def report(iteration, record):
+            if record is not None:
+                print("Cost after iteration %i: %f" % record)
+    costs = [c for _, c in engine.run(num_iterations, record_every, 0, report)]
+    return engine.parameters(), costs
+
+
+def predict(X, parameters):
+    """Labels (1, m) of floats 0.0/1.0: AL > 0.5."""
+    AL, _ = L_model_forward(X, parameters)
+    return (AL > 0.5).astype(np.float64)
