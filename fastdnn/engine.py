@@ -8,17 +8,18 @@ inside ``fastdnn.kernels.training`` on the buffers of a ``Workspace``.
 import numpy as np
 
 from .kernels.training import train_direct, train_gram
-from .strategy import choose_strategy
+from .strategy import check_strategy, choose_strategy
 from .workspace import Workspace
 
 
 class TrainingDivergedError(FloatingPointError):
     """The cost or gradients became NaN/inf; the model keeps its last finite parameters."""
 
-    def __init__(self, message, iteration, recorded):
+    def __init__(self, message, iteration, recorded, parameters):
         super().__init__(message)
-        self.iteration = iteration  # the iteration whose parameters were kept
-        self.recorded = recorded    # [(iteration, cost), ...] recorded before it diverged
+        self.iteration = iteration    # iterations done before the kept parameters
+        self.recorded = recorded      # [(iteration, cost), ...] recorded before that
+        self.parameters = parameters  # the kept (last finite) parameters, seed format
 
 
 class TrainingEngine:
@@ -37,7 +38,7 @@ class TrainingEngine:
         self.ws.set_parameters(parameters)
         self.learning_rate = learning_rate
         self.step = X.dtype.type(learning_rate / m)
-        if strategy == "auto":
+        if check_strategy(strategy, layer_dims) == "auto":
             strategy = choose_strategy(list(layer_dims), m, planned_iterations)
         self.strategy = strategy
         if strategy == "gram":
@@ -47,7 +48,8 @@ class TrainingEngine:
             mutable = [self.ws.params[self.ws.b_off[0]:], self.Z1, self.S]
         else:
             mutable = [self.ws.params]
-        self._state = [(a, np.empty_like(a)) for a in mutable]
+        self._live = mutable
+        self._saved = [[np.empty_like(a) for a in mutable] for _ in range(2)]
 
     def parameters(self):
         """Current parameters as a seed-format dict of copies (W1 recovered for 'gram')."""
@@ -64,7 +66,18 @@ class TrainingEngine:
         return train_direct(self.X, self.Y, *ws.kernel_args(), self.step, n_steps, record)
 
     def _state_is_finite(self):
-        return all(np.isfinite(a).all() for a, _ in self._state)
+        return all(np.isfinite(a).all() for a in self._live)
+
+    def _save(self, slot):
+        for live, saved in zip(self._live, self._saved[slot]):
+            saved[...] = live
+
+    def _restore(self, slot, replay):
+        """Go back to a saved state, then redo ``replay`` iterations (bit-identical)."""
+        for live, saved in zip(self._live, self._saved[slot]):
+            live[...] = saved
+        if replay > 0:
+            self._chunk(replay, False)  # reruns updates that were finite before
 
     def run(self, num_iterations, record_every, start_iteration=0, on_chunk=None):
         """Train num_iterations more iterations; return [(iteration, cost), ...] recorded.
@@ -73,36 +86,56 @@ class TrainingEngine:
         (before that iteration's update) at every multiple of ``record_every``.
         ``on_chunk(iteration, record)`` is called after every compiled call with the
         iteration reached and the (iteration, cost) recorded by it, or None.
-        Raises ``TrainingDivergedError`` (keeping the last finite state) when
-        the output or the parameters stop being finite.
+        Raises ``TrainingDivergedError`` when the output logits or the parameters
+        stop being finite, after rewinding to the last state known good (see
+        ``_rewind``).
         """
         recorded = []
         it, stop = start_iteration, start_iteration + num_iterations
+        slot, previous = 0, None
         while it < stop:
             n = min(record_every - it % record_every, stop - it)
             record = it % record_every == 0
-            for live, saved in self._state:
-                saved[...] = live
-            cost, done = self._chunk(n, record)
-            new = (it, float(cost)) if record and done > 0 else None
+            self._save(slot)
+            cost, done, in_update = self._chunk(n, record)
+            new = (it, float(cost)) if record and (done > 0 or in_update) else None
             if new:
                 recorded.append(new)
             if done < n or not self._state_is_finite():
-                self._diverged(it, done, recorded)
+                kept = self._rewind(it, done, n, in_update, slot, previous)
+                raise TrainingDivergedError(
+                    "training diverged at iteration %d: the output or the parameters became NaN "
+                    "or infinite (learning_rate=%g may be too large); kept the parameters after "
+                    "iteration %d, the last ones known to be finite with a finite output"
+                    % (it + done, self.learning_rate, kept),
+                    iteration=kept, recorded=[r for r in recorded if r[0] <= kept],
+                    parameters=self.parameters())
+            previous, slot = (it, slot), 1 - slot
             it += done
             if on_chunk is not None:
                 on_chunk(it, new)
         return recorded
 
-    def _diverged(self, chunk_start, done, recorded):
-        if self._state_is_finite():
-            kept = chunk_start + done
-        else:
-            for live, saved in self._state:
-                live[...] = saved
-            kept = chunk_start
-        raise TrainingDivergedError(
-            "training diverged near iteration %d: the cost or gradients became NaN or "
-            "infinite (learning_rate=%g may be too large); kept the parameters of "
-            "iteration %d, the last finite ones" % (chunk_start + done, self.learning_rate, kept),
-            iteration=kept, recorded=recorded)
+    def _rewind(self, chunk_start, done, n, in_update, slot, previous):
+        """Restore the last good state after a failed chunk; return its iteration number.
+
+        The state after k = chunk_start + done iterations is replayed from the
+        chunk's snapshot (bit-identical). An update that made a parameter
+        non-finite -> keep k (its output was finite). An output that became
+        non-finite at k -> keep k - 1 (from the previous chunk's snapshot if k is
+        the chunk's start). Anything else non-finite at the end of a chunk (only
+        the Gram strategy's Z1 or sum of dZ1 can be) -> the chunk's start.
+        """
+        if in_update:
+            self._restore(slot, done)
+            return chunk_start + done
+        if done == n:
+            self._restore(slot, 0)
+            return chunk_start
+        if done > 0:
+            self._restore(slot, done - 1)
+            return chunk_start + done - 1
+        if previous is not None:
+            self._restore(previous[1], chunk_start - previous[0] - 1)
+            return chunk_start - 1
+        return chunk_start  # the starting parameters themselves overflow

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import validation as v
 from .engine import TrainingEngine
+from .strategy import check_strategy
 from .kernels.activations import (CODES, IDENTITY, RELU, SIGMOID, activate, activation_backward,
                                   add_bias_activate)
 from .kernels.cost import cross_entropy_from_probs
@@ -99,21 +100,25 @@ def _layer_count(parameters):
     return len(parameters) // 2
 
 
-def _layer_dims(X, parameters):
+def _layer_dims(parameters):
+    """[n_0, n_1, ..., n_L] read off the weight shapes (n_0 from W1's columns)."""
     L = _layer_count(parameters)
     try:
-        return [np.shape(X)[0]] + [np.shape(parameters["W%d" % l])[0] for l in range(1, L + 1)]
+        shapes = [np.shape(parameters["W%d" % l]) for l in range(1, L + 1)]
     except KeyError as err:
         raise ValueError("parameters is missing %s; expected keys W1, b1, ..., W%d, b%d"
                          % (err, L, L)) from None
+    if len(shapes[0]) != 2:
+        raise ValueError("parameters['W1'] must be 2-D (n_1, n_x); got shape %s" % (shapes[0],))
+    return [shapes[0][1]] + [s[0] if s else 0 for s in shapes]
 
 
 def L_model_forward(X, parameters):
     """[LINEAR->RELU]*(L-1) -> LINEAR->SIGMOID; returns (AL (n_L, m), caches (L entries))."""
-    dims = _layer_dims(X, parameters)
+    dims = _layer_dims(parameters)
     dt = _dtype(X, *parameters.values())
-    parameters = v.check_parameters(parameters, dims, dt)
     A = v.check_X(X, dims[0], dt)
+    parameters = v.check_parameters(parameters, dims, dt)
     caches = []
     L = len(dims) - 1
     for l in range(1, L + 1):
@@ -127,11 +132,23 @@ def compute_cost(AL, Y):
     """Cross-entropy -1/m sum(Y log AL + (1 - Y) log(1 - AL)) of AL (1, m), Y (1, m); a float."""
     dt = _dtype(AL)
     AL = _arr("AL", AL, dt)
-    Y = _arr("Y", np.reshape(Y, AL.shape) if np.size(Y) == AL.size else Y, dt, AL.shape)
+    Y = _labels(Y, AL, dt)
     if ((AL < 0) | (AL > 1)).any():
         raise ValueError("AL must hold probabilities in [0, 1]; got values from %g to %g"
                          % (AL.min(), AL.max()))
+    bad = (Y < 0) | (Y > 1)
+    if bad.any():
+        raise ValueError("Y must hold labels in [0, 1]; got %r at index %s"
+                         % (Y[bad][0].item(), tuple(int(i) for i in np.argwhere(bad)[0])))
     return float(cross_entropy_from_probs(AL, Y))
+
+
+def _labels(Y, AL, dt):
+    """Y as a validated array of AL's shape; a 1-D Y of length m is taken as (1, m)."""
+    Y = np.asarray(Y)
+    if Y.ndim == 1 and AL.shape[0] == 1:
+        Y = Y.reshape(1, -1)
+    return _arr("Y", Y, dt, AL.shape)
 
 
 # -- backward -----------------------------------------------------------------
@@ -203,7 +220,7 @@ def L_model_backward(AL, Y, caches):
     """
     dt = _dtype(AL)
     AL = _arr("AL", AL, dt)
-    Y = _arr("Y", np.reshape(Y, AL.shape) if np.size(Y) == AL.size else Y, dt, AL.shape)
+    Y = _labels(Y, AL, dt)
     L = len(caches)
     dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
     grads = {}
@@ -218,20 +235,24 @@ def L_model_backward(AL, Y, caches):
 def update_parameters(parameters, grads, learning_rate):
     """Gradient-descent step W -= lr dW, b -= lr db for every layer.
 
-    Like the seed, stores new arrays into the dict it was given and returns it.
+    Like the seed, stores new arrays into the dict it was given and returns it;
+    every input is checked before the dict is touched.
     """
     learning_rate = v.check_positive("learning_rate", learning_rate)
     L = _layer_count(parameters)
-    for l in range(1, L + 1):
-        for p in "Wb":
-            key = "%s%d" % (p, l)
-            if "d" + key not in grads:
-                raise ValueError("grads is missing %r for parameter %r" % ("d" + key, key))
-            dt = _dtype(parameters[key], grads["d" + key])
-            new = _arr(key, parameters[key], dt).copy()
-            grad = _arr("d" + key, grads["d" + key], dt, new.shape)
-            gradient_descent_update(new.reshape(-1), grad.reshape(-1), dt.type(learning_rate))
-            parameters[key] = new
+    updated = {}
+    for key in ("%s%d" % (p, l) for l in range(1, L + 1) for p in "Wb"):
+        if key not in parameters:
+            raise ValueError("parameters is missing %r; expected W1, b1, ..., W%d, b%d"
+                             % (key, L, L))
+        if "d" + key not in grads:
+            raise ValueError("grads is missing %r for parameter %r" % ("d" + key, key))
+        dt = _dtype(parameters[key], grads["d" + key])
+        new = _arr(key, parameters[key], dt).copy()
+        updated[key] = (new, _arr("d" + key, grads["d" + key], dt, new.shape))
+    for key, (new, grad) in updated.items():
+        gradient_descent_update(new.reshape(-1), grad.reshape(-1), new.dtype.type(learning_rate))
+        parameters[key] = new
     return parameters
 
 
@@ -245,8 +266,11 @@ def L_layer_model(X, Y, layers_dims, learning_rate=0.0075, num_iterations=3000,
     Starts from the seed's ``initialise_parameters_deep(layers_dims)`` unless
     ``initial_parameters`` is given. Returns (parameters, costs) with the cost
     before the update at iterations 0, record_every, ...; dtype follows X.
+    A diverging run raises ``TrainingDivergedError`` carrying ``.parameters``
+    (the last finite ones) and ``.recorded`` costs.
     """
     dims = v.check_layer_dims(layers_dims)
+    check_strategy(strategy, dims)
     learning_rate = v.check_positive("learning_rate", learning_rate)
     num_iterations = v.check_positive("num_iterations", num_iterations, integer=True)
     record_every = v.check_positive("record_every", record_every, integer=True)

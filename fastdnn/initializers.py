@@ -11,12 +11,12 @@ import numpy as np
 
 
 def _weights_only(layer_dims, random_state, scale):
-    """W_l = randn(n_l, n_{l-1}) * scale(n_{l-1}, n_l), layer by layer; zero biases."""
+    """W_l = scale(randn(n_l, n_{l-1}), n_{l-1}, n_l), layer by layer; zero biases."""
     rng = np.random.RandomState(random_state)
     params = {}
     for l in range(1, len(layer_dims)):
         n, k = layer_dims[l], layer_dims[l - 1]
-        params["W%d" % l] = rng.randn(n, k) * scale(k, n)
+        params["W%d" % l] = scale(rng.randn(n, k), k, n)
         params["b%d" % l] = np.zeros((n, 1))
     return params
 
@@ -33,12 +33,12 @@ def seed_scheme(layer_dims, random_state=3):
 
 INITIALIZERS = {
     "seed": seed_scheme,
-    # the cat-classifier follow-up's L-layer init: randn / sqrt(n_prev), zero biases
-    "scaled": lambda dims, rs=1: _weights_only(dims, rs, lambda k, n: 1 / np.sqrt(k)),
-    # the follow-up's two-layer init: randn * 0.01, zero biases
-    "small": lambda dims, rs=1: _weights_only(dims, rs, lambda k, n: 0.01),
-    "he": lambda dims, rs=1: _weights_only(dims, rs, lambda k, n: np.sqrt(2 / k)),
-    "xavier": lambda dims, rs=1: _weights_only(dims, rs, lambda k, n: np.sqrt(2 / (k + n))),
+    # the cat-classifier follow-up's L-layer init, to the bit: randn / sqrt(n_prev)
+    "scaled": lambda dims, rs=1: _weights_only(dims, rs, lambda w, k, n: w / np.sqrt(k)),
+    # the follow-up's two-layer init: randn * 0.01
+    "small": lambda dims, rs=1: _weights_only(dims, rs, lambda w, k, n: w * 0.01),
+    "he": lambda dims, rs=1: _weights_only(dims, rs, lambda w, k, n: w * np.sqrt(2 / k)),
+    "xavier": lambda dims, rs=1: _weights_only(dims, rs, lambda w, k, n: w * np.sqrt(2 / (k + n))),
 }
 INITIALIZERS["glorot"] = INITIALIZERS["xavier"]
 

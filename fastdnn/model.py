@@ -6,7 +6,7 @@ from . import validation as v
 from .engine import TrainingDivergedError, TrainingEngine
 from .initializers import INITIALIZERS, initialize
 from .kernels.activations import CODES
-from .strategy import STRATEGIES
+from .strategy import check_strategy
 from .workspace import Workspace
 from .kernels.training import forward_pass
 
@@ -45,10 +45,9 @@ class DeepNeuralNetwork:
         dims = v.check_layer_dims(self.layer_dims)
         v.check_positive("learning_rate", self.learning_rate)
         dtype = v.check_dtype(self.dtype)
-        if self.init not in INITIALIZERS:
+        if not isinstance(self.init, str) or self.init not in INITIALIZERS:
             raise ValueError("init must be one of %s; got %r" % (sorted(INITIALIZERS), self.init))
-        if self.strategy not in STRATEGIES:
-            raise ValueError("strategy must be one of %s; got %r" % (STRATEGIES, self.strategy))
+        check_strategy(self.strategy, dims)
         acts = self.activations or ["relu"] * (len(dims) - 2) + ["sigmoid"]
         if len(acts) != len(dims) - 1 or acts[-1] != "sigmoid" or any(a not in CODES for a in acts):
             raise ValueError("activations must name one activation per layer (%d), from %s, ending "
@@ -75,7 +74,10 @@ class DeepNeuralNetwork:
         X, Y = v.check_XY(X, Y, dims, dtype)
         if warm_start and initial_parameters is None and hasattr(self, "parameters_"):
             params, start = self.parameters_, self.n_iter_
-            costs, cost_its = list(self.costs_), list(self.cost_iterations_)
+            # after a divergence the cost of iteration n_iter_ may be recorded already
+            earlier = [k for k, i in enumerate(self.cost_iterations_) if i < start]
+            costs = [self.costs_[k] for k in earlier]
+            cost_its = [self.cost_iterations_[k] for k in earlier]
         else:
             params = (initial_parameters if initial_parameters is not None
                       else initialize(dims, self.init, self.random_state))

@@ -10,6 +10,17 @@ arithmetic; it does not apply to mini-batches or Adam.
 STRATEGIES = ("auto", "direct", "gram")
 
 
+def check_strategy(strategy, layer_dims):
+    """The strategy name, validated for this network (ValueError otherwise)."""
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
+        raise ValueError("strategy must be one of %s; got %r" % (STRATEGIES, strategy))
+    if strategy == "gram" and len(layer_dims) < 3:
+        raise ValueError("strategy='gram' needs at least one hidden layer (it trains layer 1 "
+                         "through X^T X); got layer_dims %s. Use 'direct' or 'auto'"
+                         % (list(layer_dims),))
+    return strategy
+
+
 def layer1_flops(layer_dims, m, num_iterations, strategy):
     """Multiply-adds spent on layer 1 over a run (the other layers cost the same either way).
 

@@ -15,7 +15,7 @@ SUPPORTED_DTYPES = ("float64", "float32")
 def check_dtype(dtype):
     """np.dtype of 'float64' or 'float32' (anything else: TypeError)."""
     try:
-        dt = np.dtype(dtype)
+        dt = None if dtype is None else np.dtype(dtype)
     except TypeError:
         dt = None
     if dt is None or dt.name not in SUPPORTED_DTYPES:

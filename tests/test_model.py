@@ -180,11 +180,6 @@ def test_scaled_init_matches_follow_up_to_rounding():
     _assert_params_equal(initialize(INIT_DIMS, "scaled"), initialize(INIT_DIMS, "scaled", 1))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fastdnn/initializers.py 'scaled' computes randn * (1 / np.sqrt(n_prev)) while the "
-    "cat-classifier follow-up it reproduces divides, randn / np.sqrt(n_prev): 1-ulp differences "
-    "in many entries (121806 of the 245760 entries of W1 for [12288, 20, 7, 5, 1]), so "
-    "init='scaled' is not bit-identical to the notebook. Divide by sqrt(n_prev) instead"))
 def test_scaled_init_bit_for_bit_with_follow_up():
     dims = [12288, 20, 7, 5, 1]   # the follow-up's cat classifier
     _assert_params_equal(initialize(dims, "scaled", 1), _follow_up_init(dims))

@@ -19,7 +19,8 @@ def cross_entropy_from_logits(Z, Y):
     """Cost of sigmoid outputs given their pre-activations Z (1, m) and labels Y (1, m).
 
     Uses log(sigmoid(z)) = -softplus(-z) and log(1 - sigmoid(z)) = -softplus(z),
-    so the cost stays finite where the sigmoid itself rounds to 0 or 1.
+    so the cost stays finite where the sigmoid itself rounds to 0 or 1; labels
+    exactly 0 or 1 take only their own term (no 0 * inf).
     Accumulates in float64 whatever the dtype.
     """
     n, m = Z.shape
@@ -29,7 +30,12 @@ def cross_entropy_from_logits(Z, Y):
         for j in range(m):
             z = Z[i, j]
             y = Y[i, j]
-            total += y * softplus(-z) + (one - y) * softplus(z)
+            if y == 1:
+                total += softplus(-z)
+            elif y == 0:
+                total += softplus(z)
+            else:
+                total += y * softplus(-z) + (one - y) * softplus(z)
     return total / m
 
 

@@ -35,13 +35,16 @@ def block(buf, offset, rows, cols):
 def forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, first, record):
     """Fill A_first..A_L from A_{first-1} (X when first == 1).
 
-    Returns the cost of the output (computed from the output logits, before the
-    final activation) when ``record`` is true, else NaN. Y (n_L, m) is only read
-    when recording.
+    Returns (cost, finite): ``finite`` is false when an output logit is NaN or
+    infinite (the sigmoid would hide an overflow by rounding it to 0 or 1), and
+    then the cost is NaN. The cost is computed from the output logits, before
+    the final activation, only when ``record`` is true (else NaN). Y (n_L, m) is
+    only read when recording.
     """
     m = X.shape[1]
     L = dims.shape[0] - 1
     cost = np.nan
+    finite = True
     for l in range(first, L + 1):
         n, k = dims[l], dims[l - 1]
         A_prev = X if l == 1 else block(acts, a_off[l - 2], k, m)
@@ -52,10 +55,11 @@ def forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, first, re
             add_bias_activate(Z, b, codes[l - 1])
         else:
             add_bias_activate(Z, b, IDENTITY)
-            if record:
+            finite = np.isfinite(np.sum(Z))
+            if record and finite:
                 cost = cross_entropy_from_logits(Z, Y)
             activate(Z, codes[l - 1])
-    return cost
+    return cost, finite
 
 
 @njit(**JIT_OPTIONS)
@@ -90,34 +94,28 @@ def backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, d
 
 
 @njit(**JIT_OPTIONS)
-def output_is_finite(grads, b_off, n_out):
-    """True when the output layer's bias gradient (a sum over every example) is finite."""
-    s = grads[b_off[-1]] - grads[b_off[-1]]
-    for i in range(n_out):
-        s += grads[b_off[-1] + i]
-    return np.isfinite(s)
-
-
-@njit(**JIT_OPTIONS)
 def train_direct(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta,
                  step, n_steps, record):
     """Run n_steps full-batch gradient-descent iterations in place.
 
     X (n_0, m), Y (n_L, m); ``step`` = learning_rate / m in the dtype of X.
     Returns (cost before the first update or NaN if not ``record``, iterations
-    completed). Stops early, before updating, when the output turns non-finite.
+    completed, whether it stopped in an update). Stops early when the output
+    logits turn non-finite (before that iteration's update) or when an update
+    makes a parameter non-finite (after it: the caller rewinds).
     """
     cost = np.nan
     for it in range(n_steps):
-        c = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, 1,
-                         record and it == 0)
+        c, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, 1,
+                                 record and it == 0)
         if it == 0:
             cost = c
+        if not finite:
+            return cost, it, False
         backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, 1)
-        if not output_is_finite(grads, b_off, dims[-1]):
-            return cost, it
-        gradient_descent_update(params, grads, step)
-    return cost, n_steps
+        if not gradient_descent_update(params, grads, step):
+            return cost, it, True
+    return cost, n_steps, False
 
 
 @njit(**JIT_OPTIONS)
@@ -143,19 +141,20 @@ def train_gram(X, Y, G, Z1, S, dims, codes, params, grads, w_off, b_off, acts, a
     for it in range(n_steps):
         A1[:, :] = Z1
         activate(A1, codes[0])
-        c = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, 2,
-                         record and it == 0)
+        c, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, 2,
+                                 record and it == 0)
         if it == 0:
             cost = c
+        if not finite:
+            return cost, it, False
         dZ1 = backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off,
                             delta, 2)
-        if not output_is_finite(grads, b_off, dims[L]):
-            return cost, it
         row_sums_into(dZ1, db1)
         matmul_into(dZ1, G, DG)
         for i in range(n1):
             for j in range(m):
                 Z1[i, j] -= step * (DG[i, j] + db1[i])
                 S[i, j] += dZ1[i, j]
-        gradient_descent_update(params[tail:], grads[tail:], step)
-    return cost, n_steps
+        if not gradient_descent_update(params[tail:], grads[tail:], step):
+            return cost, it, True
+    return cost, n_steps, False
