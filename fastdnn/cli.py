@@ -248,6 +248,11 @@ def _count(pred, Y):
             "TN": int(np.sum(~p & ~y)), "FN": int(np.sum(~p & y))}
 
 
+def _print_cost(iteration, cost):
+    """Print one recorded cost as the seed's training loops do, while training runs."""
+    print("Cost after iteration %d: %f" % (iteration, cost), flush=True)
+
+
 def _accuracy_line(label, model, ds):
     import numpy as np
 
@@ -319,13 +324,9 @@ def _cmd_train(args):
     t0 = time.perf_counter()
     try:
         model.fit(train.X, train.Y, args.iterations, record_every=args.record_every,
-                  verbose=not args.quiet)
+                  verbose=not args.quiet, callback=None if args.quiet else _print_cost)
     finally:
         wall = time.perf_counter() - t0
-        if not args.quiet:
-            for it, cost in zip(getattr(model, "cost_iterations_", ()),
-                                getattr(model, "costs_", ())):
-                print("Cost after iteration %d: %f" % (it, cost))
     print("last cost:      %.6f (recorded at iteration %d)"
           % (model.costs_[-1], model.cost_iterations_[-1]))
     pred_train = _accuracy_line("train", model, train)

@@ -57,7 +57,7 @@ class DeepNeuralNetwork:
 
     # -- training ------------------------------------------------------------
     def fit(self, X, Y, num_iterations=2500, *, initial_parameters=None, record_every=100,
-            verbose=False, warm_start=False):
+            verbose=False, warm_start=False, callback=None):
         """Train by full-batch gradient descent; returns self.
 
         initial_parameters: seed-format dict that wins over ``init``.
@@ -65,6 +65,8 @@ class DeepNeuralNetwork:
             model), numbering iterations on from ``n_iter_``, so that fit(n) then
             fit(k, warm_start=True) records the same costs as fit(n + k).
         verbose: progress bar with the current cost (quiet when not on a terminal).
+        callback: ``callback(iteration, cost)`` called as each cost is recorded
+            (from Python, between compiled chunks of record_every iterations).
         If the run diverges (NaN/inf), the model keeps the last finite parameters
         and the costs recorded so far, then ``TrainingDivergedError`` is raised.
         """
@@ -88,8 +90,15 @@ class DeepNeuralNetwork:
         engine = TrainingEngine(X, Y, params, dims, acts, self.learning_rate, self.strategy,
                                 planned_iterations=num_iterations)
         progress = _progress_bar(num_iterations, start, verbose)
+
+        def on_chunk(iteration, record):
+            if progress is not None:
+                progress(iteration, record)
+            if callback is not None and record is not None:
+                callback(*record)
+
         try:
-            recorded = engine.run(num_iterations, record_every, start, progress)
+            recorded = engine.run(num_iterations, record_every, start, on_chunk)
             diverged = None
         except TrainingDivergedError as err:
             recorded, diverged = err.recorded, err
