@@ -23,12 +23,7 @@ from .activations import IDENTITY, activate, activation_backward, add_bias_activ
 from .cost import cross_entropy_from_logits
 from .linear import linear_grads_into, matmul_into, row_sums_into
 from .update import gradient_descent_update
-
-
-@njit(**JIT_OPTIONS)
-def block(buf, offset, rows, cols):
-    """The (rows, cols) C-contiguous view of a flat buffer starting at offset."""
-    return buf[offset:offset + rows * cols].reshape((rows, cols))
+from .views import block
 
 
 @njit(**JIT_OPTIONS)

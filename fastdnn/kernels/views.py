@@ -1,0 +1,44 @@
+"""Cheap 2-D views into flat buffers, for use inside compiled kernels.
+
+``buf[off:off + r * c].reshape((r, c))`` costs ~50 ns inside Numba (a runtime
+call that re-derives contiguity); a tiny network takes a few dozen such views
+per iteration, which was most of its time. ``block`` builds the same
+C-contiguous view directly (shape and strides are known), sharing ``buf``'s
+memory owner so reference counting stays right. It does no bounds check: the
+caller's layout (``fastdnn.workspace``) guarantees ``off + r * c <= buf.size``.
+"""
+
+from numba import config
+from numba.core import cgutils, types
+from numba.core.imputils import impl_ret_borrowed
+from numba.extending import intrinsic
+from numba.np.arrayobj import make_array, populate_array
+
+
+@intrinsic
+def _block(typingctx, buf, off, rows, cols):
+    ret = types.Array(buf.dtype, 2, "C")
+    sig = ret(buf, types.intp, types.intp, types.intp)
+
+    def codegen(context, builder, signature, args):
+        buf_v, off_v, rows_v, cols_v = args
+        src = make_array(signature.args[0])(context, builder, buf_v)
+        out = make_array(ret)(context, builder)
+        itemsize = context.get_constant(
+            types.intp, context.get_abi_sizeof(context.get_data_type(buf.dtype)))
+        populate_array(out, data=builder.gep(src.data, [off_v]),
+                       shape=cgutils.pack_array(builder, [rows_v, cols_v]),
+                       strides=cgutils.pack_array(builder, [builder.mul(cols_v, itemsize), itemsize]),
+                       itemsize=itemsize, meminfo=src.meminfo)
+        return impl_ret_borrowed(context, builder, ret, out._getvalue())
+
+    return sig, codegen
+
+
+def _block_python(buf, off, rows, cols):
+    """The plain-Python equivalent, used when NUMBA_DISABLE_JIT=1."""
+    return buf[off:off + rows * cols].reshape((rows, cols))
+
+
+#: block(buf (N,), off, rows, cols) -> (rows, cols) C-contiguous view of buf[off:off + rows*cols]
+block = _block_python if config.DISABLE_JIT else _block
