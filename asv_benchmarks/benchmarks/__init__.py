@@ -1,0 +1,1 @@
+"""fastdnn asv benchmark suite (see ../README.md)."""
