@@ -9,6 +9,7 @@ import numpy as np
 
 from .kernels.training import train_direct, train_gram
 from .strategy import check_strategy, choose_strategy
+from .threads import blas_threads
 from .workspace import Workspace
 
 
@@ -27,11 +28,12 @@ class TrainingEngine:
 
     ``parameters`` is a seed-format dict (W1 (n_1, n_x), b1 (n_1, 1), ...);
     ``strategy`` is "direct", "gram" or "auto" (``fastdnn.strategy``), and
-    ``planned_iterations`` feeds the "auto" cost model.
+    ``planned_iterations`` feeds the "auto" cost model; ``n_threads`` is the
+    BLAS thread policy (``fastdnn.threads``).
     """
 
     def __init__(self, X, Y, parameters, layer_dims, activations, learning_rate,
-                 strategy="auto", planned_iterations=1000):
+                 strategy="auto", planned_iterations=1000, n_threads=None):
         self.X, self.Y = X, Y
         m = X.shape[1]
         self.ws = Workspace(layer_dims, m, X.dtype, activations)
@@ -41,6 +43,7 @@ class TrainingEngine:
         if check_strategy(strategy, layer_dims) == "auto":
             strategy = choose_strategy(list(layer_dims), m, planned_iterations)
         self.strategy = strategy
+        self.n_threads = n_threads
         if strategy == "gram":
             self.G = np.ascontiguousarray(X.T @ X)
             self.Z1 = self.ws.W(1) @ X + self.ws.b(1)
@@ -90,6 +93,10 @@ class TrainingEngine:
         stop being finite, after rewinding to the last state known good (see
         ``_rewind``).
         """
+        with blas_threads(self.n_threads, list(self.ws.dims), self.ws.m, self.strategy):
+            return self._run(num_iterations, record_every, start_iteration, on_chunk)
+
+    def _run(self, num_iterations, record_every, start_iteration, on_chunk):
         recorded = []
         it, stop = start_iteration, start_iteration + num_iterations
         slot, previous = 0, None

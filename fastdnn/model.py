@@ -24,6 +24,8 @@ class DeepNeuralNetwork:
     random_state: seed of the initialisation (None: the scheme's historical seed).
     dtype: "float64" or "float32"; data and parameters are converted to it.
     strategy: "auto", "direct" or "gram" (see ``fastdnn.strategy``).
+    n_threads: BLAS threads during fit; None lets fastdnn use 1 thread when every
+        product is small and otherwise keeps the BLAS setting (``fastdnn.threads``).
 
     Fitted attributes: ``parameters_`` (dict W1, b1, ...), ``costs_`` and
     ``cost_iterations_`` (cost before the update at iterations 0, record_every, ...),
@@ -31,13 +33,14 @@ class DeepNeuralNetwork:
     """
 
     def __init__(self, layer_dims, learning_rate=0.0075, *, init="scaled", random_state=None,
-                 dtype="float64", strategy="auto", activations=None):
+                 dtype="float64", strategy="auto", n_threads=None, activations=None):
         self.layer_dims = layer_dims
         self.learning_rate = learning_rate
         self.init = init
         self.random_state = random_state
         self.dtype = dtype
         self.strategy = strategy
+        self.n_threads = n_threads
         self.activations = activations
 
     # -- configuration -------------------------------------------------------
@@ -48,6 +51,8 @@ class DeepNeuralNetwork:
         if not isinstance(self.init, str) or self.init not in INITIALIZERS:
             raise ValueError("init must be one of %s; got %r" % (sorted(INITIALIZERS), self.init))
         check_strategy(self.strategy, dims)
+        if self.n_threads is not None:
+            v.check_positive("n_threads", self.n_threads, integer=True)
         acts = self.activations or ["relu"] * (len(dims) - 2) + ["sigmoid"]
         if len(acts) != len(dims) - 1 or acts[-1] != "sigmoid" or any(a not in CODES for a in acts):
             raise ValueError("activations must name one activation per layer (%d), from %s, ending "
@@ -88,7 +93,7 @@ class DeepNeuralNetwork:
                                     "initial_parameters" if initial_parameters is not None
                                     else "parameters")
         engine = TrainingEngine(X, Y, params, dims, acts, self.learning_rate, self.strategy,
-                                planned_iterations=num_iterations)
+                                planned_iterations=num_iterations, n_threads=self.n_threads)
         progress = _progress_bar(num_iterations, start, verbose)
 
         def on_chunk(iteration, record):

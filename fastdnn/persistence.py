@@ -5,7 +5,7 @@ import numpy as np
 from .model import DeepNeuralNetwork
 from .model_io import load_model_file, save_model_file
 
-HYPERPARAMETERS = ("learning_rate", "init", "random_state", "strategy")
+HYPERPARAMETERS = ("learning_rate", "init", "random_state", "strategy", "n_threads")
 
 
 def save_model(model, path):
