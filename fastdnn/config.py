@@ -36,3 +36,9 @@ JIT_OPTIONS = dict(cache=CACHE, fastmath=FASTMATH, nogil=True, error_model="nump
 #: seed's operation order exactly (the cross-entropy cost, whose printed value
 #: the drop-in reproduces digit for digit).
 STRICT_JIT_OPTIONS = dict(JIT_OPTIONS, fastmath=False)
+
+#: For the small helpers called many times per iteration (activations, the
+#: tiny-matmul loops, the update): inlined into their callers at Numba's IR
+#: level, which removes a call with dozens of exploded array arguments each
+#: time (tiny network: 1.45 -> ~0.9 us per iteration) at some compile time.
+INLINE_JIT_OPTIONS = dict(JIT_OPTIONS, inline="always")

@@ -9,7 +9,7 @@ loop needs no cache of pre-activations Z.
 import numpy as np
 from numba import njit
 
-from ..config import JIT_OPTIONS
+from ..config import INLINE_JIT_OPTIONS
 
 RELU = 0
 SIGMOID = 1
@@ -19,7 +19,7 @@ IDENTITY = 2
 CODES = {"relu": RELU, "sigmoid": SIGMOID, "identity": IDENTITY}
 
 
-@njit(**JIT_OPTIONS)
+@njit(**INLINE_JIT_OPTIONS)
 def sigmoid_scalar(z, one):
     """Logistic function without overflow: exp is only taken of -|z|.
 
@@ -31,7 +31,7 @@ def sigmoid_scalar(z, one):
     return e / (one + e)
 
 
-@njit(**JIT_OPTIONS)
+@njit(**INLINE_JIT_OPTIONS)
 def activate_scalar(z, code, one):
     """g(z) for the activation ``code``."""
     if code == RELU:
@@ -41,7 +41,7 @@ def activate_scalar(z, code, one):
     return z
 
 
-@njit(**JIT_OPTIONS)
+@njit(**INLINE_JIT_OPTIONS)
 def add_bias_activate(Z, b, code):
     """In place: Z (n, m) <- g(Z + b), with b (n,) broadcast over the m columns."""
     n, m = Z.shape
@@ -52,7 +52,7 @@ def add_bias_activate(Z, b, code):
             Z[i, j] = activate_scalar(Z[i, j] + bi, code, one)
 
 
-@njit(**JIT_OPTIONS)
+@njit(**INLINE_JIT_OPTIONS)
 def activate(Z, code):
     """In place: Z (n, m) <- g(Z)."""
     n, m = Z.shape
@@ -62,7 +62,7 @@ def activate(Z, code):
             Z[i, j] = activate_scalar(Z[i, j], code, one)
 
 
-@njit(**JIT_OPTIONS)
+@njit(**INLINE_JIT_OPTIONS)
 def activation_backward(dA, A, code):
     """In place: dA (n, m) <- dA * g'(Z), with g' written through the output A (n, m).
 

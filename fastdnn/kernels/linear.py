@@ -3,14 +3,14 @@
 import numpy as np
 from numba import njit
 
-from ..config import JIT_OPTIONS
+from ..config import INLINE_JIT_OPTIONS
 
 #: Below this many multiply-adds (n*k*m) a plain loop beats a BLAS call
 #: (measured on 2-core AVX-512 machines: call overhead dominates tiny GEMMs).
 SMALL_MATMUL = 65536
 
 
-@njit(**JIT_OPTIONS)
+@njit(**INLINE_JIT_OPTIONS)
 def matmul_into(a, b, out):
     """out (n, m) <- a (n, k) @ b (k, m). a and b may be transposed views (no copy).
 
@@ -30,7 +30,7 @@ def matmul_into(a, b, out):
                 out[i, j] += aip * b[p, j]
 
 
-@njit(**JIT_OPTIONS)
+@njit(**INLINE_JIT_OPTIONS)
 def row_sums_into(a, out):
     """out (n,) <- sum of a (n, m) over its m columns."""
     n, m = a.shape
@@ -41,7 +41,7 @@ def row_sums_into(a, out):
         out[i] = s
 
 
-@njit(**JIT_OPTIONS)
+@njit(**INLINE_JIT_OPTIONS)
 def linear_grads_into(dZ, A_prev, dW, db):
     """Unscaled weight and bias gradients of Z = W A_prev + b.
 

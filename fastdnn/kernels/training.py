@@ -18,7 +18,7 @@ Nothing here allocates array memory: every array below is a view.
 import numpy as np
 from numba import njit
 
-from ..config import JIT_OPTIONS
+from ..config import INLINE_JIT_OPTIONS, JIT_OPTIONS
 from .activations import IDENTITY, activate, activation_backward, add_bias_activate
 from .cost import cross_entropy_from_logits
 from .linear import linear_grads_into, matmul_into, row_sums_into
@@ -26,7 +26,7 @@ from .update import gradient_descent_update
 from .views import block
 
 
-@njit(**JIT_OPTIONS)
+@njit(**INLINE_JIT_OPTIONS)
 def forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, first, record):
     """Fill A_first..A_L from A_{first-1} (X when first == 1).
 
@@ -57,7 +57,7 @@ def forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, first, re
     return cost, finite
 
 
-@njit(**JIT_OPTIONS)
+@njit(**INLINE_JIT_OPTIONS)
 def backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, last):
     """Unscaled gradients of layers L..last; returns the last dZ computed.
 

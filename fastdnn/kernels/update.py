@@ -3,10 +3,10 @@
 import numpy as np
 from numba import njit
 
-from ..config import JIT_OPTIONS
+from ..config import INLINE_JIT_OPTIONS
 
 
-@njit(**JIT_OPTIONS)
+@njit(**INLINE_JIT_OPTIONS)
 def gradient_descent_update(params, grads, step):
     """In place: params (P,) -= step * grads (P,); one loop for every layer's W and b.
 
