@@ -11,7 +11,7 @@ cache) and each implementation's peak memory in a fresh process.
 
 PyTorch and JAX are used when installed, never required.
 
-    python scripts/bench.py                          # everything, 2 BLAS threads
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python scripts/bench.py   # everything
     python scripts/bench.py --sizes tiny,cat --dtypes float64 --repeats 7
     python scripts/bench.py --json results.json      # keep the numbers
 
@@ -39,6 +39,11 @@ SIZES = {
     "wide": ([1024, 1024, 1024, 1], 4096),
 }
 COMPETITORS = ["torch_eager_manual", "torch_autograd", "torch_compile", "jax_fori"]
+#: seconds of sleep before each timed call: the previous library's thread pool
+#: keeps spinning after its work and would slow the next one down
+PAUSE = 0.2
+#: rounds in which other processes took more than this share of the CPU are redone
+MAX_FOREIGN = 0.15
 
 
 def parse_args(argv=None):
@@ -130,7 +135,7 @@ def time_per_iteration(impls, seconds, repeats):
 
     counts = {name: calibrate(impl, seconds) for name, impl in impls.items()}
     calls = {name: (lambda impl=impl, n=counts[name]: impl.run(n)) for name, impl in impls.items()}
-    res = interleaved(calls, repeats=repeats, warmup=0)
+    res = interleaved(calls, repeats=repeats, warmup=0, pause=PAUSE, max_foreign=MAX_FOREIGN)
     return {name: (res[name]["median"] / counts[name], counts[name]) for name in impls}
 
 
@@ -215,7 +220,7 @@ def seed_workload(names, threads, repeats):
                           "float64", threads)
     calls = {"fastdnn": fit}
     calls.update({name: (lambda impl=impl: impl.run(50)) for name, impl in impls.items()})
-    res = interleaved(calls, repeats=repeats, warmup=0)
+    res = interleaved(calls, repeats=repeats, warmup=0, pause=PAUSE, max_foreign=MAX_FOREIGN)
     totals = {"fastdnn": res["fastdnn"]["median"]}
     totals.update({name: res[name]["median"] / 50 * 2500 for name in impls})
     ref_p, ref_c = R.L_layer_model(X, Y, dims, 0.0075, 2500, initial_parameters=params)
@@ -245,6 +250,10 @@ def main(argv=None):
     peak = {dt: gemm_peak_gflops(dt) for dt in dtypes}
     out["machine"]["gemm_peak_gflops"] = peak
 
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        print("note: OPENBLAS_CORETYPE=%s forces an older OpenBLAS kernel (GEMM ~1.7x slower here); "
+              "run as `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python scripts/bench.py` "
+              "to measure the machine's own" % os.environ["OPENBLAS_CORETYPE"])
     print("fastdnn %s, Python %s, %d CPUs, %d BLAS threads; GEMM peak %s"
           % (fastdnn.__version__, platform.python_version(), os.cpu_count(), args.threads,
              ", ".join("%s %.0f GFLOP/s" % kv for kv in peak.items())))
