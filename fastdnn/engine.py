@@ -14,7 +14,7 @@ from .workspace import Workspace
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The cost or gradients became NaN/inf; the model keeps its last finite parameters."""
+    """The output or the parameters became NaN/inf; the last finite state is kept."""
 
     def __init__(self, message, iteration, recorded, parameters):
         super().__init__(message)

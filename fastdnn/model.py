@@ -6,9 +6,9 @@ from . import validation as v
 from .engine import TrainingDivergedError, TrainingEngine
 from .initializers import INITIALIZERS, initialize
 from .kernels.activations import CODES
+from .kernels.training import forward_pass
 from .strategy import check_strategy
 from .workspace import Workspace
-from .kernels.training import forward_pass
 
 
 class DeepNeuralNetwork:
@@ -130,7 +130,7 @@ class DeepNeuralNetwork:
         """Output probabilities A_L (n_L, m) for X (n_x, m)."""
         self._check_fitted()
         X = v.check_X(X, self.layer_dims_[0], self.dtype_)
-        ws = Workspace(self.layer_dims_, X.shape[1], self.dtype_, self.activations_)
+        ws = Workspace(self.layer_dims_, X.shape[1], self.dtype_, self.activations_, training=False)
         ws.set_parameters(self.parameters_)
         no_labels = np.empty((self.layer_dims_[-1], 0), dtype=self.dtype_)
         forward_pass(X, no_labels, ws.dims, ws.codes, ws.params, ws.w_off, ws.b_off, ws.acts,

@@ -14,9 +14,11 @@ class Workspace:
     """Flat parameter, gradient, activation and delta buffers for one network.
 
     layer_dims: [n_0, n_1, ..., n_L]; m: number of examples; activations: L names.
+    ``training=False`` leaves out the gradient and delta buffers (prediction
+    only runs the forward pass).
     """
 
-    def __init__(self, layer_dims, m, dtype, activations):
+    def __init__(self, layer_dims, m, dtype, activations, training=True):
         self.dims = np.asarray(layer_dims, dtype=np.int64)
         self.m = int(m)
         self.dtype = np.dtype(dtype)
@@ -27,11 +29,11 @@ class Workspace:
         self.w_off = starts
         self.b_off = starts + n_out * n_in
         self.params = np.zeros(int(layer_sizes.sum()), dtype=self.dtype)
-        self.grads = np.zeros_like(self.params)
+        self.grads = np.zeros(self.params.size if training else 0, dtype=self.dtype)
         act_sizes = n_out * self.m
         self.a_off = np.concatenate(([0], np.cumsum(act_sizes)[:-1])).astype(np.int64)
         self.acts = np.zeros(int(act_sizes.sum()), dtype=self.dtype)
-        self.delta = np.zeros((2, int(act_sizes.max())), dtype=self.dtype)
+        self.delta = np.zeros((2, int(act_sizes.max()) if training else 0), dtype=self.dtype)
 
     @property
     def n_layers(self):
