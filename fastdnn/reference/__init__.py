@@ -24,23 +24,7 @@ from .seed import (
 )
 from .model import L_layer_model, predict
 
-__all__ = [
-    "initialise_parameters",
-    "initialise_parameters_deep",
-    "initialize_parameters",
-    "initialize_parameters_deep",
-    "linear_forward",
-    "sigmoid",
-    "relu",
-    "linear_activation_forward",
-    "L_model_forward",
-    "compute_cost",
-    "linear_backward",
-    "relu_backward",
-    "sigmoid_backward",
-    "linear_activation_backward",
-    "L_model_backward",
-    "update_parameters",
-    "L_layer_model",
-    "predict",
-]
+from . import model as _model
+from . import seed as _seed
+
+__all__ = _seed.__all__ + _model.__all__
