@@ -46,7 +46,7 @@ class TrainingEngine:
         self.n_threads = n_threads
         if strategy == "gram":
             self.G = np.ascontiguousarray(X.T @ X)
-            self.Z1 = self.ws.W(1) @ X + self.ws.b(1)
+            self.Z1 = self.ws.W(1) @ X  # W1 X; the bias is added as it is activated
             self.S = np.zeros_like(self.Z1)
             mutable = [self.ws.params[self.ws.b_off[0]:], self.Z1, self.S]
         else:

@@ -21,7 +21,7 @@ from numba import njit
 from ..config import INLINE_JIT_OPTIONS, JIT_OPTIONS
 from .activations import IDENTITY, activate, activation_backward, add_bias_activate
 from .cost import cross_entropy_from_logits
-from .linear import linear_grads_into, matmul_into, row_sums_into
+from .linear import linear_grads_into, matmul_into
 from .update import gradient_descent_update
 from .views import block
 
@@ -118,24 +118,25 @@ def train_gram(X, Y, G, Z1, S, dims, codes, params, grads, w_off, b_off, acts, a
                step, n_steps, record):
     """``train_direct`` with layer 1 driven by the Gram matrix G = X^T X (m, m).
 
-    Full-batch gradient descent moves the first pre-activation as
-    Z1 <- Z1 - step * (dZ1 @ G) - step * db1, since dW1 = dZ1 X^T. So Z1 (n_1, m)
-    is updated in place and W1 in ``params`` stays at its value when Z1 was
-    formed; S (n_1, m) accumulates sum(dZ1) so that ``W1 - step * S @ X^T`` is
-    the current W1 (``fastdnn.engine`` does that product when W1 is asked for).
-    b1 and layers 2..L update as usual. Needs at least one hidden layer (L >= 2).
+    Full-batch gradient descent moves W1 X as W1 X <- W1 X - step * (dZ1 @ G),
+    since dW1 = dZ1 X^T. So Z1 = W1 X (n_1, m, bias not included) is updated in
+    place and W1 in ``params`` stays at its value when Z1 was formed; S (n_1, m)
+    accumulates sum(dZ1) so that ``W1 - step * S @ X^T`` is the current W1
+    (``fastdnn.engine`` does that product when W1 is asked for). b1 and layers
+    2..L update as usual. Needs at least one hidden layer (L >= 2).
     """
     m = X.shape[1]
     n1 = dims[1]
     L = dims.shape[0] - 1
     A1 = block(acts, a_off[0], n1, m)
     DG = block(delta[L % 2], 0, n1, m)  # backward_pass leaves dZ1 in delta[(L - 1) % 2]
+    b1 = params[b_off[0]:b_off[0] + n1]
     db1 = grads[b_off[0]:b_off[0] + n1]
     tail = b_off[0]
     cost = np.nan
     for it in range(n_steps):
         A1[:, :] = Z1
-        activate(A1, codes[0])
+        add_bias_activate(A1, b1, codes[0])
         c, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, 2,
                                  record and it == 0)
         if it == 0:
@@ -144,12 +145,15 @@ def train_gram(X, Y, G, Z1, S, dims, codes, params, grads, w_off, b_off, acts, a
             return cost, it, False
         dZ1 = backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off,
                             delta, 2)
-        row_sums_into(dZ1, db1)
         matmul_into(dZ1, G, DG)
         for i in range(n1):
+            s = db1[i] - db1[i]
             for j in range(m):
-                Z1[i, j] -= step * (DG[i, j] + db1[i])
-                S[i, j] += dZ1[i, j]
+                d = dZ1[i, j]
+                Z1[i, j] -= step * DG[i, j]
+                S[i, j] += d
+                s += d
+            db1[i] = s
         if not gradient_descent_update(params[tail:], grads[tail:], step):
             return cost, it, True
     return cost, n_steps, False
