@@ -7,7 +7,9 @@ Activations are passed as small integer codes (see ``activations.CODES``).
 Numba's on-disk cache checks only the file of the function it caches, but the
 training loops inline kernels from their sibling modules (and options from
 ``fastdnn/config.py``). So on import the cached kernels in this folder are
-dropped whenever any of those sources changed since they were written.
+dropped whenever any of those sources changed since they were written. (A cache
+kept elsewhere through ``NUMBA_CACHE_DIR`` is not checked: clear it after
+editing kernels.)
 """
 
 import hashlib
