@@ -3,14 +3,18 @@
 ``buf[off:off + r * c].reshape((r, c))`` costs ~50 ns inside Numba (a runtime
 call that re-derives contiguity); a tiny network takes a few dozen such views
 per iteration, which was most of its time. ``block`` builds the same
-C-contiguous view directly (shape and strides are known), sharing ``buf``'s
-memory owner so reference counting stays right. It does no bounds check: the
-caller's layout (``fastdnn.workspace``) guarantees ``off + r * c <= buf.size``.
+C-contiguous view directly (shape and strides are known).
+
+The view is *borrowed*: it carries no memory owner, so creating and dropping
+it costs no atomic reference-count updates (tiny network: 0.92 -> 0.63 us per
+iteration). It is therefore only valid while ``buf`` is alive, i.e. inside the
+kernel call that made it; kernels never return such a view to Python. It does
+no bounds check either: the layout (``fastdnn.workspace``) guarantees
+``off + r * c <= buf.size``.
 """
 
 from numba import config
 from numba.core import cgutils, types
-from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 from numba.np.arrayobj import make_array, populate_array
 
@@ -29,8 +33,8 @@ def _block(typingctx, buf, off, rows, cols):
         populate_array(out, data=builder.gep(src.data, [off_v]),
                        shape=cgutils.pack_array(builder, [rows_v, cols_v]),
                        strides=cgutils.pack_array(builder, [builder.mul(cols_v, itemsize), itemsize]),
-                       itemsize=itemsize, meminfo=src.meminfo)
-        return impl_ret_borrowed(context, builder, ret, out._getvalue())
+                       itemsize=itemsize, meminfo=cgutils.get_null_value(src.meminfo.type))
+        return out._getvalue()
 
     return sig, codegen
 
