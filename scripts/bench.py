@@ -143,7 +143,6 @@ def working_set_bytes(dims, m, dtype):
     """fastdnn's training buffers vs the reference's allocations during one iteration."""
     import tracemalloc
 
-    import numpy as np
     from bench_lib.baselines import make_problem
     from fastdnn import reference as R
     from fastdnn.workspace import Workspace
@@ -236,7 +235,6 @@ def seed_workload(names, threads, repeats):
 def main(argv=None):
     args = parse_args(argv)
     set_thread_env(args.threads)
-    import numpy as np
     import scipy.linalg  # noqa: F401  (loads scipy's OpenBLAS, which numba's np.dot uses)
     from bench_lib.baselines import make_problem
     from bench_lib.machine import gemm_peak_gflops, set_threads, thread_info
@@ -250,7 +248,7 @@ def main(argv=None):
            "sizes": []}
     import fastdnn
     out["fastdnn_version"] = fastdnn.__version__
-    limits = set_threads(args.threads)
+    set_threads(args.threads)
     peak = {dt: gemm_peak_gflops(dt) for dt in dtypes}
     out["machine"]["gemm_peak_gflops"] = peak
 
@@ -287,7 +285,7 @@ def main(argv=None):
         for dtype in dtypes:
             X, Y, params = make_problem(dims, m, dtype)
             impls, skipped = make_impls(names, dims, X, Y, params, 0.0075, dtype, args.threads)
-            limits = set_threads(args.threads)  # torch / jax may have loaded new pools
+            set_threads(args.threads)  # torch / jax may have loaded new pools
             times = time_per_iteration(impls, args.seconds, args.repeats)
             flops = direct_flops(dims, m)
             ref = times.get("reference", (None,))[0]

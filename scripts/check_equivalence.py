@@ -74,7 +74,7 @@ def function_cases(dims, m, dtype):
     """(name, got, want) for each seed function on one layer shape and one network."""
     X, Y, params = problem(dims, m, dtype)
     rng = np.random.default_rng(2)
-    n, k = dims[1], dims[0]
+    n = dims[1]
     W, b = params["W1"], params["b1"] + dtype(0.1)
     dZ = rng.standard_normal((n, m)).astype(dtype)
     yield "linear_forward", F.linear_forward(X, W, b)[0], R.linear_forward(f64(X), f64(W), f64(b))[0]
