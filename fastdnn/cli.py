@@ -45,14 +45,21 @@ class _Parser(argparse.ArgumentParser):
 
 # --------------------------------------------------------------------------- argument types
 
-def _positive_int(text):
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not an integer" % text) from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError("must be a positive integer, got %s" % text)
-    return n
+def _int_at_least(minimum, wanted):
+    """An argparse type: an integer >= minimum (``wanted`` names it in errors)."""
+    def parse(text):
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not an integer" % text) from None
+        if n < minimum:
+            raise argparse.ArgumentTypeError("must be %s, got %s" % (wanted, text))
+        return n
+    return parse
+
+
+_positive_int = _int_at_least(1, "a positive integer")
+_nonnegative_int = _int_at_least(0, ">= 0")
 
 
 def _positive_float(text):
@@ -63,16 +70,6 @@ def _positive_float(text):
     if not (math.isfinite(x) and x > 0):
         raise argparse.ArgumentTypeError("must be a positive number, got %s" % text)
     return x
-
-
-def _nonnegative_int(text):
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not an integer" % text) from None
-    if n < 0:
-        raise argparse.ArgumentTypeError("must be >= 0, got %s" % text)
-    return n
 
 
 def _layers(text):

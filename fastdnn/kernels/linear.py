@@ -35,8 +35,9 @@ def matmul_into(a, b, out):
 def row_sums_into(a, out):
     """out (n,) <- sum of a (n, m) over its m columns."""
     n, m = a.shape
+    zero = out.dtype.type(0)
     for i in range(n):
-        s = a[i, 0] - a[i, 0]
+        s = zero
         for j in range(m):
             s += a[i, j]
         out[i] = s

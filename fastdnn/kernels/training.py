@@ -133,6 +133,7 @@ def train_gram(X, Y, G, Z1, S, dims, codes, params, grads, w_off, b_off, acts, a
     b1 = params[b_off[0]:b_off[0] + n1]
     db1 = grads[b_off[0]:b_off[0] + n1]
     tail = b_off[0]
+    zero = db1.dtype.type(0)
     cost = np.nan
     for it in range(n_steps):
         A1[:, :] = Z1
@@ -147,7 +148,7 @@ def train_gram(X, Y, G, Z1, S, dims, codes, params, grads, w_off, b_off, acts, a
                             delta, 2)
         matmul_into(dZ1, G, DG)
         for i in range(n1):
-            s = db1[i] - db1[i]
+            s = zero
             for j in range(m):
                 d = dZ1[i, j]
                 Z1[i, j] -= step * DG[i, j]
