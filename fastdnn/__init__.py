@@ -13,9 +13,9 @@ _LAZY = {
     "DeepNeuralNetwork": ("fastdnn.model", "DeepNeuralNetwork"),
     "TrainingDivergedError": ("fastdnn.engine", "TrainingDivergedError"),
     "load_model": ("fastdnn.persistence", "load_model"),
-    "load_dataset": ("fastdnn.data", "load_dataset"),
-    "load_hdf5": ("fastdnn.data", "load_hdf5"),
-    "load_builtin": ("fastdnn.data", "load_builtin"),
+    "load_dataset": ("fastdnn.io.data", "load_dataset"),
+    "load_hdf5": ("fastdnn.io.data", "load_hdf5"),
+    "load_builtin": ("fastdnn.io.data", "load_builtin"),
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -190,7 +190,7 @@ def _check_keys(args, need_y):
 
 def _load_data(path, args):
     """A Dataset from a course-layout file, or from any HDF5 file with --x-key/--y-key."""
-    from .data import load_dataset, load_hdf5
+    from .io.data import load_dataset, load_hdf5
 
     if args.x_key is None:
         return load_dataset(path)
@@ -201,7 +201,7 @@ def _load_x_only(path, x_key):
     """X (n_x, m) from an HDF5 file without labels, preprocessed as ``load_hdf5`` does."""
     import numpy as np
 
-    from .data import _check_path, _check_x, _finite, _open, _read
+    from .io.data import _check_path, _check_x, _finite, _open, _read
 
     p = _check_path(path)
     with _open(p) as f:
@@ -215,7 +215,7 @@ def _load_x_only(path, x_key):
 
 
 def _load_builtin():
-    from .data import load_builtin
+    from .io.data import load_builtin
 
     return load_builtin()
 
@@ -390,7 +390,7 @@ def _cmd_predict(args):
 def _cmd_info(args):
     import h5py
 
-    from .model_io import load_model_file
+    from .io.model_file import load_model_file
 
     p = load_model_file(args.model)
     with h5py.File(args.model, "r") as f:

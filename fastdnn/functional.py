@@ -17,7 +17,7 @@ import numpy as np
 
 from . import validation as v
 from .engine import TrainingEngine
-from .strategy import check_strategy
+from .engine.strategy import check_strategy
 from .kernels.activations import (CODES, IDENTITY, RELU, SIGMOID, activate, activation_backward,
                                   add_bias_activate)
 from .kernels.cost import cross_entropy_from_probs

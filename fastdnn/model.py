@@ -7,8 +7,8 @@ from .engine import TrainingDivergedError, TrainingEngine
 from .initializers import INITIALIZERS, initialize
 from .kernels.activations import CODES
 from .kernels.training import forward_pass
-from .strategy import check_strategy
-from .workspace import Workspace
+from .engine.strategy import check_strategy
+from .engine.workspace import Workspace
 
 
 class DeepNeuralNetwork:
@@ -23,9 +23,9 @@ class DeepNeuralNetwork:
         "xavier"/"glorot" or "small" (randn * 0.01); see ``fastdnn.initializers``.
     random_state: seed of the initialisation (None: the scheme's historical seed).
     dtype: "float64" or "float32"; data and parameters are converted to it.
-    strategy: "auto", "direct" or "gram" (see ``fastdnn.strategy``).
+    strategy: "auto", "direct" or "gram" (see ``fastdnn.engine.strategy``).
     n_threads: BLAS threads during fit; None lets fastdnn use 1 thread when every
-        product is small and otherwise keeps the BLAS setting (``fastdnn.threads``).
+        product is small and otherwise keeps the BLAS setting (``fastdnn.engine.threads``).
 
     Fitted attributes: ``parameters_`` (dict W1, b1, ...), ``costs_`` and
     ``cost_iterations_`` (cost before the update at iterations 0, record_every, ...),
@@ -149,7 +149,7 @@ class DeepNeuralNetwork:
 
     # -- persistence ---------------------------------------------------------
     def save(self, path):
-        """Write the fitted model to an HDF5 file, atomically (see ``fastdnn.model_io``)."""
+        """Write the fitted model to an HDF5 file, atomically (see ``fastdnn.io.model_file``)."""
         from .persistence import save_model
         save_model(self, path)
 

@@ -1,9 +1,9 @@
-"""Saving and loading ``DeepNeuralNetwork`` objects through ``fastdnn.model_io`` files."""
+"""Saving and loading ``DeepNeuralNetwork`` objects through ``fastdnn.io.model_file`` files."""
 
 import numpy as np
 
 from .model import DeepNeuralNetwork
-from .model_io import load_model_file, save_model_file
+from .io.model_file import load_model_file, save_model_file
 
 HYPERPARAMETERS = ("learning_rate", "init", "random_state", "strategy", "n_threads")
 

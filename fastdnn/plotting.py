@@ -69,7 +69,7 @@ def _displayable(img):
 def plot_misclassified(dataset, predictions, path, max_images=20, *, columns=None):
     """Grid of the examples of ``dataset`` whose ``predictions`` differ from its labels.
 
-    dataset: a ``fastdnn.data.Dataset`` with an image_shape (images via ``dataset.images()``).
+    dataset: a ``fastdnn.io.data.Dataset`` with an image_shape (images via ``dataset.images()``).
     predictions: (1, m) or (m,) 0/1 labels, e.g. ``model.predict(dataset.X)``.
     Each image is titled with its example index and "true: <class>" / "pred: <class>".
     Returns the number of misclassified examples (all of them, not just those shown).

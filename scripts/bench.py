@@ -145,7 +145,7 @@ def working_set_bytes(dims, m, dtype):
 
     from bench_lib.baselines import make_problem
     from fastdnn import reference as R
-    from fastdnn.workspace import Workspace
+    from fastdnn.engine.workspace import Workspace
 
     ws = Workspace(dims, m, dtype, ["relu"] * (len(dims) - 2) + ["sigmoid"])
     X, Y, params = make_problem(dims, m, dtype)

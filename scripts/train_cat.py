@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import fastdnn
-from fastdnn.data import load_dataset
+from fastdnn.io.data import load_dataset
 from fastdnn.initializers import initialize
 from fastdnn.reference import L_layer_model
 from fastdnn.reference import predict as reference_predict

@@ -8,7 +8,7 @@ import pytest
 
 import fastdnn
 from fastdnn.cli import main
-from fastdnn.data import load_builtin, make_synthetic_images, write_course_file
+from fastdnn.io.data import load_builtin, make_synthetic_images, write_course_file
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

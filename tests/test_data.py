@@ -1,11 +1,11 @@
-"""Tests for fastdnn.data: course layout, general HDF5 loader, errors, synthetic data."""
+"""Tests for fastdnn.io.data: course layout, general HDF5 loader, errors, synthetic data."""
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-from fastdnn.data import (
+from fastdnn.io.data import (
     Dataset,
     load_builtin,
     load_dataset,

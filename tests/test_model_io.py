@@ -1,12 +1,12 @@
-"""Tests for fastdnn.model_io: round trip, atomic writes, foreign/newer/truncated files."""
+"""Tests for fastdnn.io.model_file: round trip, atomic writes, foreign/newer/truncated files."""
 import os
 
 import h5py
 import numpy as np
 import pytest
 
-import fastdnn.model_io as mio
-from fastdnn.model_io import FORMAT_NAME, FORMAT_VERSION, load_model_file, save_model_file
+import fastdnn.io.model_file as mio
+from fastdnn.io.model_file import FORMAT_NAME, FORMAT_VERSION, load_model_file, save_model_file
 
 
 def _payload(dims=(12, 5, 3, 1), dtype="float64", seed=0):

@@ -5,7 +5,7 @@ import pytest
 
 import fastdnn
 from fastdnn import DeepNeuralNetwork, load_model
-from fastdnn.data import load_builtin
+from fastdnn.io.data import load_builtin
 
 DIMS_HIDDEN = [12, 6, 1]
 

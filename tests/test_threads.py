@@ -5,7 +5,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastdnn
-from fastdnn.threads import SINGLE_THREAD_BELOW, largest_blas_product
+from fastdnn.engine.threads import SINGLE_THREAD_BELOW, largest_blas_product
 
 
 def blas_threads_now():

@@ -6,7 +6,7 @@ Activations are passed as small integer codes (see ``activations.CODES``).
 
 Numba's on-disk cache checks only the file of the function it caches, but the
 training loops inline kernels from their sibling modules (and options from
-``fastdnn/config.py``). So on import the cached kernels in this folder are
+``config.py``). So on import the cached kernels in this folder are
 dropped whenever any of those sources changed since they were written. (A cache
 kept elsewhere through ``NUMBA_CACHE_DIR`` is not checked: clear it after
 editing kernels.)
@@ -18,7 +18,7 @@ from pathlib import Path
 
 def _drop_stale_cache():
     here = Path(__file__).resolve().parent
-    sources = sorted(here.glob("*.py")) + [here.parent / "config.py"]
+    sources = sorted(here.glob("*.py"))
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
     cache = here / "__pycache__"
     stamp = cache / "fastdnn-kernels.sha256"

@@ -9,7 +9,7 @@ loop needs no cache of pre-activations Z.
 import numpy as np
 from numba import njit
 
-from ..config import INLINE_JIT_OPTIONS
+from .config import INLINE_JIT_OPTIONS
 
 RELU = 0
 SIGMOID = 1

@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from ..config import STRICT_JIT_OPTIONS
+from .config import STRICT_JIT_OPTIONS
 
 
 @njit(**STRICT_JIT_OPTIONS)

@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from ..config import INLINE_JIT_OPTIONS
+from .config import INLINE_JIT_OPTIONS
 
 #: Below this many multiply-adds (n*k*m) a plain loop beats a BLAS call. Measured
 #: here on the cat network's (7, 20, 209)-sized products: loops up to 65536 made an

@@ -1,6 +1,6 @@
 """Whole training iterations of [LINEAR->g]*(L-1) -> LINEAR->SIGMOID, compiled.
 
-State lives in a few flat buffers laid out by ``fastdnn.workspace.Workspace``
+State lives in a few flat buffers laid out by ``fastdnn.engine.workspace.Workspace``
 (one compile serves every depth and width):
 
 - ``dims`` (L+1,) int64: layer sizes n_0 = n_x, n_1, ..., n_L.
@@ -18,7 +18,7 @@ Nothing here allocates array memory: every array below is a view.
 import numpy as np
 from numba import njit
 
-from ..config import INLINE_JIT_OPTIONS, JIT_OPTIONS
+from .config import INLINE_JIT_OPTIONS, JIT_OPTIONS
 from .activations import IDENTITY, activate, activation_backward, add_bias_activate
 from .cost import cross_entropy_from_logits
 from .linear import linear_grads_into, matmul_into
@@ -122,7 +122,7 @@ def train_gram(X, Y, G, Z1, S, dims, codes, params, grads, w_off, b_off, acts, a
     since dW1 = dZ1 X^T. So Z1 = W1 X (n_1, m, bias not included) is updated in
     place and W1 in ``params`` stays at its value when Z1 was formed; S (n_1, m)
     accumulates sum(dZ1) so that ``W1 - step * S @ X^T`` is the current W1
-    (``fastdnn.engine`` does that product when W1 is asked for). b1 and layers
+    (``fastdnn.engine.trainer`` does that product when W1 is asked for). b1 and layers
     2..L update as usual. Needs at least one hidden layer (L >= 2).
     """
     m = X.shape[1]

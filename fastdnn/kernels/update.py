@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from ..config import INLINE_JIT_OPTIONS
+from .config import INLINE_JIT_OPTIONS
 
 
 @njit(**INLINE_JIT_OPTIONS)

@@ -9,7 +9,7 @@ The view is *borrowed*: it carries no memory owner, so creating and dropping
 it costs no atomic reference-count updates (tiny network: 0.92 -> 0.63 us per
 iteration). It is therefore only valid while ``buf`` is alive, i.e. inside the
 kernel call that made it; kernels never return such a view to Python. It does
-no bounds check either: the layout (``fastdnn.workspace``) guarantees
+no bounds check either: the layout (``fastdnn.engine.workspace``) guarantees
 ``off + r * c <= buf.size``.
 """
 

@@ -16,7 +16,7 @@ Either way the previous limits are restored when the run returns.
 
 from contextlib import nullcontext
 
-from .kernels.linear import SMALL_MATMUL
+from ..kernels.linear import SMALL_MATMUL
 
 #: Multiply-adds of the largest BLAS product per iteration below which one thread is used.
 SINGLE_THREAD_BELOW = 1 << 23

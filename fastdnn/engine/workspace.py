@@ -7,7 +7,7 @@ training loop then only reads and writes these arrays (see
 
 import numpy as np
 
-from .kernels.activations import CODES
+from ..kernels.activations import CODES
 
 
 class Workspace:

@@ -7,7 +7,7 @@ inside ``fastdnn.kernels.training`` on the buffers of a ``Workspace``.
 
 import numpy as np
 
-from .kernels.training import train_direct, train_gram
+from ..kernels.training import train_direct, train_gram
 from .strategy import check_strategy, choose_strategy
 from .threads import blas_threads
 from .workspace import Workspace
@@ -27,9 +27,9 @@ class TrainingEngine:
     """Full-batch gradient descent on validated, C-contiguous X (n_x, m) and Y (n_L, m).
 
     ``parameters`` is a seed-format dict (W1 (n_1, n_x), b1 (n_1, 1), ...);
-    ``strategy`` is "direct", "gram" or "auto" (``fastdnn.strategy``), and
+    ``strategy`` is "direct", "gram" or "auto" (``fastdnn.engine.strategy``), and
     ``planned_iterations`` feeds the "auto" cost model; ``n_threads`` is the
-    BLAS thread policy (``fastdnn.threads``).
+    BLAS thread policy (``fastdnn.engine.threads``).
     """
 
     def __init__(self, X, Y, parameters, layer_dims, activations, learning_rate,

@@ -1,0 +1,1 @@
+"""Data sets and model files: NumPy and h5py only (never numba, never the engine)."""
