@@ -6,7 +6,7 @@ from . import validation as v
 from .engine import TrainingDivergedError, TrainingEngine
 from .initializers import INITIALIZERS, initialize
 from .kernels.activations import CODES
-from .kernels.training import forward_pass
+from .kernels.training import predict_forward
 from .engine.strategy import check_strategy
 from .engine.workspace import Workspace
 
@@ -132,9 +132,7 @@ class DeepNeuralNetwork:
         X = v.check_X(X, self.layer_dims_[0], self.dtype_)
         ws = Workspace(self.layer_dims_, X.shape[1], self.dtype_, self.activations_, training=False)
         ws.set_parameters(self.parameters_)
-        no_labels = np.empty((self.layer_dims_[-1], 0), dtype=self.dtype_)
-        forward_pass(X, no_labels, ws.dims, ws.codes, ws.params, ws.w_off, ws.b_off, ws.acts,
-                     ws.a_off, 1, False)
+        predict_forward(X, ws.dims, ws.codes, ws.w_off, ws.b_off, ws.a_off, ws.params, ws.acts)
         return ws.A(ws.n_layers).copy()
 
     def predict(self, X):

@@ -1,16 +1,25 @@
-"""The training engine: many gradient-descent iterations per compiled call.
+"""The training engine: many steps per compiled call.
 
-Python only runs once every ``record_every`` iterations (to record the cost,
+Python only runs once every ``record_every`` epochs (to record the cost,
 report progress and guard against divergence); everything in between happens
-inside ``fastdnn.kernels.training`` on the buffers of a ``Workspace``.
+inside ``fastdnn.kernels.training`` on the buffers of a ``Workspace``. With
+full batches an epoch is one iteration; with mini-batches it is one shuffled
+pass over the examples, all of it compiled.
 """
 
 import numpy as np
 
-from ..kernels.training import train_direct, train_gram
+from ..kernels.training import train_full, train_gram, train_minibatch
+from ..kernels.update import OPTIMIZERS
+from .options import TrainingOptions
+from .rng import new_state
+from .schedule import epoch_orders, learning_rates
 from .strategy import check_strategy, choose_strategy
 from .threads import blas_threads
 from .workspace import Workspace
+
+#: At most this many epoch orders (int64 each) are drawn ahead per compiled call.
+ORDER_ENTRIES_PER_CALL = 1 << 22
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -18,42 +27,70 @@ class TrainingDivergedError(FloatingPointError):
 
     def __init__(self, message, iteration, recorded, parameters):
         super().__init__(message)
-        self.iteration = iteration    # iterations done before the kept parameters
+        self.iteration = iteration    # iterations (epochs) done before the kept parameters
         self.recorded = recorded      # [(iteration, cost), ...] recorded before that
         self.parameters = parameters  # the kept (last finite) parameters, seed format
 
 
 class TrainingEngine:
-    """Full-batch gradient descent on validated, C-contiguous X (n_x, m) and Y (n_L, m).
+    """Training on validated X (n_x, m) and Y (n_L, m) of one float dtype.
 
     ``parameters`` is a seed-format dict (W1 (n_1, n_x), b1 (n_1, 1), ...);
-    ``strategy`` is "direct", "gram" or "auto" (``fastdnn.engine.strategy``), and
+    ``activations`` names the L layers' activations (the last is the output:
+    sigmoid, softmax or identity, with its loss); ``options`` a
+    ``TrainingOptions`` (default: full-batch gradient descent). ``strategy`` is
+    "direct", "gram" or "auto" (``fastdnn.engine.strategy``; "gram" only where
+    it is exact, see ``TrainingOptions.gram_exact``), and
     ``planned_iterations`` feeds the "auto" cost model; ``n_threads`` is the
-    BLAS thread policy (``fastdnn.engine.threads``).
+    BLAS thread policy (``fastdnn.engine.threads``). ``state`` (from
+    ``optimizer_state()`` of an earlier run) continues the optimiser's moments,
+    step count and dropout generator exactly.
     """
 
     def __init__(self, X, Y, parameters, layer_dims, activations, learning_rate,
-                 strategy="auto", planned_iterations=1000, n_threads=None):
+                 strategy="auto", planned_iterations=1000, n_threads=None, options=None,
+                 state=None):
+        opts = options or TrainingOptions()
+        self.options = opts
         self.X, self.Y = X, Y
         m = X.shape[1]
-        self.ws = Workspace(layer_dims, m, X.dtype, activations)
-        self.ws.set_parameters(parameters)
-        self.learning_rate = learning_rate
-        self.step = X.dtype.type(learning_rate / m)
+        self.m = m
         if check_strategy(strategy, layer_dims) == "auto":
-            strategy = choose_strategy(list(layer_dims), m, planned_iterations)
+            strategy = (choose_strategy(list(layer_dims), m, planned_iterations)
+                        if opts.gram_exact else "direct")
+        elif strategy == "gram" and not opts.gram_exact:
+            raise ValueError("strategy='gram' is exact only for full-batch gradient descent with "
+                             "a constant learning rate and no L2 (optimizer='gd', batch_size=None, "
+                             "lambd=0, decay=None); use 'direct' or 'auto'")
         self.strategy = strategy
         self.n_threads = n_threads
+        self.learning_rate = learning_rate
+        self.rule = OPTIMIZERS[opts.optimizer]
+        self.hp = np.array([opts.beta, opts.beta1, opts.beta2, opts.epsilon, opts.lambd,
+                            opts.keep_prob], dtype=np.float64)
+        batch = m if opts.batch_size is None else min(opts.batch_size, m)
+        self.ws = Workspace(layer_dims, batch, X.dtype, activations, dropout=opts.keep_prob < 1,
+                            moments={"gd": 0, "momentum": 1, "adam": 2}[opts.optimizer],
+                            gather=opts.batch_size is not None)
+        self.ws.set_parameters(parameters)
+        self.ws.rng[:] = new_state(opts.dropout_seed)
+        if state is not None:
+            self._set_state(state)
+        if opts.batch_size is not None:
+            # examples as contiguous rows, so a batch is gathered by whole rows
+            self.XT, self.YT = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
+        ws = self.ws
+        mutable = [ws.params, ws.vel, ws.sq, ws.counters, ws.rng]
         if strategy == "gram":
+            self.step = X.dtype.type(learning_rate / m)
             self.G = np.ascontiguousarray(X.T @ X)
             self.Z1 = self.ws.W(1) @ X  # W1 X; the bias is added as it is activated
             self.S = np.zeros_like(self.Z1)
-            mutable = [self.ws.params[self.ws.b_off[0]:], self.Z1, self.S]
-        else:
-            mutable = [self.ws.params]
+            mutable = [ws.params[ws.b_off[0]:], self.Z1, self.S] + mutable[1:]
         self._live = mutable
         self._saved = [[np.empty_like(a) for a in mutable] for _ in range(2)]
 
+    # -- state in and out ------------------------------------------------------
     def parameters(self):
         """Current parameters as a seed-format dict of copies (W1 recovered for 'gram')."""
         params = self.ws.parameters()
@@ -61,12 +98,36 @@ class TrainingEngine:
             params["W1"] -= self.step * (self.S @ self.X.T)
         return params
 
-    def _chunk(self, n_steps, record):
+    def optimizer_state(self):
+        """What continues this run exactly: {"v": {dW1, db1, ...} or None, "s": ..., "t":
+        update steps so far, "rng": dropout generator state}. v and s follow the course's
+        names (``initialize_velocity`` / ``initialize_adam``)."""
         ws = self.ws
+        return {"v": ws.parameters(ws.vel, "d") if ws.vel.size else None,
+                "s": ws.parameters(ws.sq, "d") if ws.sq.size else None,
+                "t": int(ws.counters[0]), "rng": int(ws.rng[0])}
+
+    def _set_state(self, state):
+        ws = self.ws
+        for buf, key in ((ws.vel, "v"), (ws.sq, "s")):
+            if buf.size and state.get(key) is not None:
+                ws.set_parameters(state[key], buf, "d")
+        ws.counters[0] = int(state.get("t", 0))
+        if state.get("rng") is not None:
+            ws.rng[0] = np.uint64(int(state["rng"]))
+
+    # -- compiled calls ----------------------------------------------------------
+    def _chunk(self, first, n, record):
+        """Run epochs first .. first + n - 1; returns (cost, epochs done, stopped in a failure)."""
+        ws, o = self.ws, self.options
+        lrs = learning_rates(self.learning_rate, o.decay, o.decay_rate, o.time_interval, first, n)
+        common = ws.kernel_args() + (self.rule, self.hp, ws.counters, ws.rng, lrs)
+        if o.batch_size is not None:
+            order = epoch_orders(self.m, o.shuffle_seed, first, n)
+            return train_minibatch(self.XT, self.YT, order, ws.xb, ws.yb, *common, ws.m, record)
         if self.strategy == "gram":
-            return train_gram(self.X, self.Y, self.G, self.Z1, self.S, *ws.kernel_args(),
-                              self.step, n_steps, record)
-        return train_direct(self.X, self.Y, *ws.kernel_args(), self.step, n_steps, record)
+            return train_gram(self.X, self.Y, self.G, self.Z1, self.S, *common, n, record)
+        return train_full(self.X, self.Y, *common, n, record)
 
     def _state_is_finite(self):
         return all(np.isfinite(a).all() for a in self._live)
@@ -75,23 +136,26 @@ class TrainingEngine:
         for live, saved in zip(self._live, self._saved[slot]):
             saved[...] = live
 
-    def _restore(self, slot, replay):
-        """Go back to a saved state, then redo ``replay`` iterations (bit-identical)."""
+    def _restore(self, slot, first, replay):
+        """Go back to the state saved before epoch ``first``, then redo ``replay`` epochs
+        (bit-identical: the same orders, rates and dropout masks)."""
         for live, saved in zip(self._live, self._saved[slot]):
             live[...] = saved
         if replay > 0:
-            self._chunk(replay, False)  # reruns updates that were finite before
+            self._chunk(first, replay, False)  # reruns updates that were finite before
 
+    # -- the loop ------------------------------------------------------------------
     def run(self, num_iterations, record_every, start_iteration=0, on_chunk=None):
-        """Train num_iterations more iterations; return [(iteration, cost), ...] recorded.
+        """Train num_iterations more epochs; return [(epoch, cost), ...] recorded.
 
-        Iterations are numbered from ``start_iteration``; the cost is recorded
-        (before that iteration's update) at every multiple of ``record_every``.
-        ``on_chunk(iteration, record)`` is called after every compiled call with the
-        iteration reached and the (iteration, cost) recorded by it, or None.
-        Raises ``TrainingDivergedError`` when the output logits or the parameters
-        stop being finite, after rewinding to the last state known good (see
-        ``_rewind``).
+        Epochs (iterations, with full batches) are numbered from
+        ``start_iteration``; the cost is recorded at every multiple of
+        ``record_every`` (full batch: before that iteration's update;
+        mini-batches: the epoch's cost, see ``train_minibatch``).
+        ``on_chunk(epoch, record)`` is called after every compiled call with the
+        epoch reached and the (epoch, cost) recorded by it, or None.
+        Raises ``TrainingDivergedError`` when the output or the parameters stop
+        being finite, after rewinding to the last state known good (``_rewind``).
         """
         with blas_threads(self.n_threads, list(self.ws.dims), self.ws.m, self.strategy):
             return self._run(num_iterations, record_every, start_iteration, on_chunk)
@@ -100,22 +164,29 @@ class TrainingEngine:
         recorded = []
         it, stop = start_iteration, start_iteration + num_iterations
         slot, previous = 0, None
+        per_call = max(1, ORDER_ENTRIES_PER_CALL // self.m) if self.options.batch_size else stop
         while it < stop:
-            n = min(record_every - it % record_every, stop - it)
+            n = min(record_every - it % record_every, stop - it, per_call)
             record = it % record_every == 0
             self._save(slot)
-            cost, done, in_update = self._chunk(n, record)
-            new = (it, float(cost)) if record and (done > 0 or in_update) else None
+            cost, done, failed = self._chunk(it, n, record)
+            if self.options.batch_size is not None:
+                new = (it, float(cost)) if record and done > 0 else None
+                in_update, diverged = failed, failed
+            else:
+                new = (it, float(cost)) if record and (done > 0 or failed) else None
+                in_update, diverged = failed, done < n
             if new:
                 recorded.append(new)
-            if done < n or not self._state_is_finite():
+            if diverged or not self._state_is_finite():
                 kept = self._rewind(it, done, n, in_update, slot, previous)
                 raise TrainingDivergedError(
-                    "training diverged at iteration %d: the output or the parameters became NaN "
+                    "training diverged at %s %d: the output or the parameters became NaN "
                     "or infinite (learning_rate=%g may be too large); kept the parameters after "
-                    "iteration %d, the last ones known to be finite with a finite output"
-                    % (it + done, self.learning_rate, kept),
-                    iteration=kept, recorded=[r for r in recorded if r[0] <= kept],
+                    "%s %d, the last ones known to be finite with a finite output"
+                    % (self._unit, it + done, self.learning_rate, self._unit, kept),
+                    iteration=kept, recorded=[r for r in recorded if r[0] <= kept
+                                              and (r[0] < kept or not self.options.batch_size)],
                     parameters=self.parameters())
             previous, slot = (it, slot), 1 - slot
             it += done
@@ -123,26 +194,35 @@ class TrainingEngine:
                 on_chunk(it, new)
         return recorded
 
-    def _rewind(self, chunk_start, done, n, in_update, slot, previous):
-        """Restore the last good state after a failed chunk; return its iteration number.
+    @property
+    def _unit(self):
+        return "iteration" if self.options.batch_size is None else "epoch"
 
-        The state after k = chunk_start + done iterations is replayed from the
-        chunk's snapshot (bit-identical). An update that made a parameter
-        non-finite -> keep k (its output was finite). An output that became
-        non-finite at k -> keep k - 1 (from the previous chunk's snapshot if k is
-        the chunk's start). Anything else non-finite at the end of a chunk (only
-        the Gram strategy's Z1 or sum of dZ1 can be) -> the chunk's start.
+    def _rewind(self, chunk_start, done, n, in_update, slot, previous):
+        """Restore the last good state after a failed chunk; return its epoch number.
+
+        Mini-batches: the state at the start of the failing epoch (every step
+        before it had finite outputs and parameters), replayed from the chunk's
+        snapshot. Full batch, with k = chunk_start + done: an update that made a
+        parameter non-finite -> keep k (its output was finite). An output that
+        became non-finite at k -> keep k - 1 (from the previous chunk's snapshot
+        if k is the chunk's start). Anything else non-finite at the end of a
+        chunk (only the Gram strategy's Z1 or sum of dZ1 can be) -> the chunk's start.
         """
+        if self.options.batch_size is not None:
+            replay = done if in_update else 0
+            self._restore(slot, chunk_start, replay)
+            return chunk_start + replay
         if in_update:
-            self._restore(slot, done)
+            self._restore(slot, chunk_start, done)
             return chunk_start + done
         if done == n:
-            self._restore(slot, 0)
+            self._restore(slot, chunk_start, 0)
             return chunk_start
         if done > 0:
-            self._restore(slot, done - 1)
+            self._restore(slot, chunk_start, done - 1)
             return chunk_start + done - 1
         if previous is not None:
-            self._restore(previous[1], chunk_start - previous[0] - 1)
+            self._restore(previous[1], previous[0], chunk_start - previous[0] - 1)
             return chunk_start - 1
         return chunk_start  # the starting parameters themselves overflow

@@ -1,8 +1,10 @@
 """Preallocated buffers of a training run, and their per-layer views.
 
 A ``Workspace`` is built once for ``(layer_dims, m, dtype)``; the compiled
-training loop then only reads and writes these arrays (see
-``fastdnn.kernels.training`` for the layout).
+training loops then only read and write these arrays (see
+``fastdnn.kernels.training`` for the layout). m is the number of examples a
+pass sees at once: all of them for full-batch training, the batch size for
+mini-batches (a smaller last batch uses the front of the same buffers).
 """
 
 import numpy as np
@@ -11,14 +13,17 @@ from ..kernels.activations import CODES
 
 
 class Workspace:
-    """Flat parameter, gradient, activation and delta buffers for one network.
+    """Flat parameter, gradient, activation, delta, dropout and optimiser buffers.
 
-    layer_dims: [n_0, n_1, ..., n_L]; m: number of examples; activations: L names.
-    ``training=False`` leaves out the gradient and delta buffers (prediction
-    only runs the forward pass).
+    layer_dims: [n_0, n_1, ..., n_L]; m: examples per pass; activations: L names.
+    ``training=False`` leaves out everything but parameters and activations
+    (prediction only runs the forward pass). ``dropout`` adds the pre-dropout
+    activations and masks; ``moments`` (0, 1 or 2) the optimiser's v and s;
+    ``gather=True`` the (m, n_0) and (m, n_L) buffers mini-batches are gathered into.
     """
 
-    def __init__(self, layer_dims, m, dtype, activations, training=True):
+    def __init__(self, layer_dims, m, dtype, activations, training=True, *, dropout=False,
+                 moments=0, gather=False):
         self.dims = np.asarray(layer_dims, dtype=np.int64)
         self.m = int(m)
         self.dtype = np.dtype(dtype)
@@ -28,12 +33,22 @@ class Workspace:
         starts = np.concatenate(([0], np.cumsum(layer_sizes)[:-1])).astype(np.int64)
         self.w_off = starts
         self.b_off = starts + n_out * n_in
-        self.params = np.zeros(int(layer_sizes.sum()), dtype=self.dtype)
-        self.grads = np.zeros(self.params.size if training else 0, dtype=self.dtype)
+        P = int(layer_sizes.sum())
+        self.params = np.zeros(P, dtype=self.dtype)
+        self.grads = np.zeros(P if training else 0, dtype=self.dtype)
         act_sizes = n_out * self.m
         self.a_off = np.concatenate(([0], np.cumsum(act_sizes)[:-1])).astype(np.int64)
         self.acts = np.zeros(int(act_sizes.sum()), dtype=self.dtype)
         self.delta = np.zeros((2, int(act_sizes.max()) if training else 0), dtype=self.dtype)
+        n_drop = self.acts.size if dropout else 0
+        self.pre = np.zeros(n_drop, dtype=self.dtype)
+        self.mask = np.zeros(n_drop, dtype=np.bool_)
+        self.vel = np.zeros(P if moments >= 1 else 0, dtype=self.dtype)
+        self.sq = np.zeros(P if moments >= 2 else 0, dtype=self.dtype)
+        self.counters = np.zeros(1, dtype=np.int64)  # update steps over the model's life (Adam's t)
+        self.rng = np.zeros(1, dtype=np.uint64)      # dropout generator state
+        self.xb = np.zeros(self.m * int(self.dims[0]) if gather else 0, dtype=self.dtype)
+        self.yb = np.zeros(self.m * int(self.dims[-1]) if gather else 0, dtype=self.dtype)
 
     @property
     def n_layers(self):
@@ -57,26 +72,29 @@ class Workspace:
         n = self.dims[l]
         return self.acts[self.a_off[l - 1]:self.a_off[l - 1] + n * self.m].reshape(n, self.m)
 
-    def set_parameters(self, parameters):
-        """Copy a seed-format dict (W1, b1, ...) into the flat buffer (cast to dtype)."""
+    def set_parameters(self, parameters, buf=None, prefix=""):
+        """Copy a seed-format dict (W1, b1, ... or, with prefix "d", dW1, db1, ...) into
+        ``buf`` (default: params), cast to the dtype."""
         for l in range(1, self.n_layers + 1):
-            self.W(l)[...] = parameters["W%d" % l]
-            self.b(l)[...] = parameters["b%d" % l]
+            self.W(l, buf)[...] = parameters["%sW%d" % (prefix, l)]
+            self.b(l, buf)[...] = parameters["%sb%d" % (prefix, l)]
 
-    def parameters(self, buf=None):
-        """A seed-format dict of copies: W1 (n_1, n_0), b1 (n_1, 1), ..."""
+    def parameters(self, buf=None, prefix=""):
+        """A seed-format dict of copies: W1 (n_1, n_0), b1 (n_1, 1), ... (keys prefixed)."""
         out = {}
         for l in range(1, self.n_layers + 1):
-            out["W%d" % l] = self.W(l, buf).copy()
-            out["b%d" % l] = self.b(l, buf).copy()
+            out["%sW%d" % (prefix, l)] = self.W(l, buf).copy()
+            out["%sb%d" % (prefix, l)] = self.b(l, buf).copy()
         return out
 
     @property
     def nbytes(self):
         """Bytes held by all buffers (the training working set besides X and Y)."""
-        return sum(a.nbytes for a in (self.params, self.grads, self.acts, self.delta))
+        return sum(a.nbytes for a in (self.params, self.grads, self.acts, self.delta, self.pre,
+                                      self.mask, self.vel, self.sq, self.xb, self.yb))
 
     def kernel_args(self):
-        """The layout arrays and buffers, in the order the training kernels take them."""
-        return (self.dims, self.codes, self.params, self.grads, self.w_off, self.b_off,
-                self.acts, self.a_off, self.delta)
+        """Layout arrays and buffers, in the order the training kernels take them:
+        dims, codes, w_off, b_off, a_off, params, grads, acts, delta, pre, mask, vel, sq."""
+        return (self.dims, self.codes, self.w_off, self.b_off, self.a_off, self.params,
+                self.grads, self.acts, self.delta, self.pre, self.mask, self.vel, self.sq)

@@ -1,8 +1,20 @@
-"""Binary cross-entropy cost kernels (mean over the m examples)."""
+"""Loss kernels: each output activation with its loss, summed over the m examples.
+
+Every loss is computed from the output *logits* Z (before the output
+activation), which keeps it finite where the activation saturates, and is
+accumulated in float64 whatever the dtype. The pairs (output, loss) all have
+the same output delta dZ_L = A_L - Y (per example; the 1/m comes with the
+update), which is what makes them the natural pairs:
+
+- sigmoid + binary cross-entropy, one or several independent output rows,
+- softmax + categorical cross-entropy (Y one-hot, columns summing to 1),
+- identity + squared error 1/2 (A - Y)^2.
+"""
 
 import numpy as np
 from numba import njit
 
+from .activations import IDENTITY, SIGMOID, SOFTMAX
 from .config import STRICT_JIT_OPTIONS
 
 
@@ -15,13 +27,12 @@ def softplus(x):
 
 
 @njit(**STRICT_JIT_OPTIONS)
-def cross_entropy_from_logits(Z, Y):
-    """Cost of sigmoid outputs given their pre-activations Z (1, m) and labels Y (1, m).
+def binary_cross_entropy_sum(Z, Y):
+    """Summed cross-entropy of sigmoid outputs given their logits Z (n, m) and labels Y (n, m).
 
     Uses log(sigmoid(z)) = -softplus(-z) and log(1 - sigmoid(z)) = -softplus(z),
     so the cost stays finite where the sigmoid itself rounds to 0 or 1; labels
     exactly 0 or 1 take only their own term (no 0 * inf).
-    Accumulates in float64 whatever the dtype.
     """
     n, m = Z.shape
     one = Z.dtype.type(1)
@@ -36,7 +47,61 @@ def cross_entropy_from_logits(Z, Y):
                 total += softplus(z)
             else:
                 total += y * softplus(-z) + (one - y) * softplus(z)
-    return total / m
+    return total
+
+
+@njit(**STRICT_JIT_OPTIONS)
+def cross_entropy_from_logits(Z, Y):
+    """Mean binary cross-entropy (over the m examples) of logits Z (n, m), labels Y (n, m)."""
+    return binary_cross_entropy_sum(Z, Y) / Z.shape[1]
+
+
+@njit(**STRICT_JIT_OPTIONS)
+def softmax_cross_entropy_sum(Z, Y):
+    """Summed -sum_i y_i log(softmax(z)_i) over the columns of logits Z (C, m), Y (C, m).
+
+    log softmax(z)_i = z_i - logsumexp(z), with the column maximum taken out
+    first, so no exp overflows; classes with y_i == 0 add nothing.
+    """
+    n, m = Z.shape
+    total = 0.0
+    for j in range(m):
+        top = Z[0, j]
+        for i in range(1, n):
+            top = max(top, Z[i, j])
+        s = 0.0
+        for i in range(n):
+            s += np.exp(Z[i, j] - top)
+        lse = top + np.log(s)
+        for i in range(n):
+            y = Y[i, j]
+            if y != 0:
+                total += y * (lse - Z[i, j])
+    return total
+
+
+@njit(**STRICT_JIT_OPTIONS)
+def squared_error_sum(Z, Y):
+    """Summed 1/2 (z - y)^2 over every entry of Z (n, m) and Y (n, m) (identity output)."""
+    n, m = Z.shape
+    total = 0.0
+    for i in range(n):
+        for j in range(m):
+            d = Z[i, j] - Y[i, j]
+            total += d * d
+    return 0.5 * total
+
+
+@njit(**STRICT_JIT_OPTIONS)
+def loss_sum(Z, Y, code):
+    """Summed loss of the output activation ``code`` (SIGMOID, SOFTMAX or IDENTITY)."""
+    if code == SIGMOID:
+        return binary_cross_entropy_sum(Z, Y)
+    if code == SOFTMAX:
+        return softmax_cross_entropy_sum(Z, Y)
+    if code == IDENTITY:
+        return squared_error_sum(Z, Y)
+    return np.nan
 
 
 @njit(**STRICT_JIT_OPTIONS)

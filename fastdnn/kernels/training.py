@@ -1,44 +1,71 @@
-"""Whole training iterations of [LINEAR->g]*(L-1) -> LINEAR->SIGMOID, compiled.
+"""Whole training steps and loops of [LINEAR->g]*(L-1) -> LINEAR->output, compiled.
 
 State lives in a few flat buffers laid out by ``fastdnn.engine.workspace.Workspace``
-(one compile serves every depth and width):
+(one compile serves every depth, width and configuration):
 
 - ``dims`` (L+1,) int64: layer sizes n_0 = n_x, n_1, ..., n_L.
-- ``codes`` (L,) int64: activation code of layers 1..L (``activations.CODES``).
+- ``codes`` (L,) int64: activation code of layers 1..L (``activations.CODES``);
+  the last one is the output (sigmoid, softmax or identity) and picks the loss.
 - ``params`` / ``grads`` (P,): W1, b1, W2, b2, ... back to back; layer l's
   W (n_l, n_{l-1}) starts at ``w_off[l-1]`` and b (n_l,) at ``b_off[l-1]``.
-  ``grads`` holds *unscaled* sums (dZ A_prev^T, row sums of dZ); the 1/m is
-  fused into the update step ``learning_rate / m``.
-- ``acts`` (sum n_l*m,): A_1..A_L, layer l's (n_l, m) block at ``a_off[l-1]``.
+  ``grads`` holds *unscaled* sums over the batch (dZ A_prev^T, row sums of
+  dZ); the 1/m_b is fused into the update (``update.py``).
+- ``acts`` (sum n_l*m,): A_1..A_L, layer l's (n_l, m) block at ``a_off[l-1]``;
+  with dropout these are the activations after dropout (what the next layer
+  reads). ``pre`` (same layout, or empty) keeps them before dropout and
+  ``mask`` (bool, same layout, or empty) the masks, for the backward pass.
 - ``delta`` (2, max n_l*m): ping-pong space for dZ_l and dA_{l-1}.
+- ``vel`` / ``sq`` (P,) or empty: momentum's v, Adam's v and s.
+- ``rule`` (int, ``update.OPTIMIZERS``) and ``hp`` float64 [beta, beta1, beta2,
+  epsilon, lambd, keep_prob]; ``counters`` int64 [steps taken over the model's
+  life] (Adam's t); ``rng`` uint64 [dropout generator state] (``dropout.py``).
+- ``lrs`` float64: the learning rate of each iteration / epoch of the call.
 
-Nothing here allocates array memory: every array below is a view.
+A step is one gradient pass (``forward_pass`` + ``backward_pass``) and one
+``update_step``; the three loops (full batch, full batch through the Gram
+matrix, shuffled mini-batches) share them. Nothing here allocates array
+memory: every array below is a view.
 """
 
 import numpy as np
 from numba import njit
 
-from .config import INLINE_JIT_OPTIONS, JIT_OPTIONS
 from .activations import IDENTITY, activate, activation_backward, add_bias_activate
-from .cost import cross_entropy_from_logits
+from .config import INLINE_JIT_OPTIONS, JIT_OPTIONS
+from .cost import loss_sum
+from .dropout import apply_mask_backward, apply_new_mask
 from .linear import linear_grads_into, matmul_into
-from .update import gradient_descent_update
+from .update import GD, gradient_descent_update, rule_update
 from .views import block
+
+#: Indices into ``hp``.
+BETA, BETA1, BETA2, EPSILON, LAMBD, KEEP_PROB = range(6)
 
 
 @njit(**INLINE_JIT_OPTIONS)
-def forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, first, record):
-    """Fill A_first..A_L from A_{first-1} (X when first == 1).
+def hidden_activate(Z, b, code, l, a_off, pre, mask, keep_prob, rng):
+    """In place: hidden layer l's Z (n, m) <- dropout(g(Z + b)); dropout when keep_prob < 1."""
+    add_bias_activate(Z, b, code)
+    if keep_prob < 1.0:
+        n, m = Z.shape
+        apply_new_mask(Z, block(pre, a_off[l - 1], n, m), block(mask, a_off[l - 1], n, m),
+                       keep_prob, rng)
 
-    Returns (cost, finite): ``finite`` is false when an output logit is NaN or
-    infinite (the sigmoid would hide an overflow by rounding it to 0 or 1), and
-    then the cost is NaN. The cost is computed from the output logits, before
-    the final activation, only when ``record`` is true (else NaN). Y (n_L, m) is
-    only read when recording.
+
+@njit(**INLINE_JIT_OPTIONS)
+def forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre, mask, keep_prob, rng,
+                 first, record):
+    """Fill A_first..A_L from A_{first-1} (X when first == 1); X (n_0, m) of any layout.
+
+    Returns (loss, finite): ``finite`` is false when an output logit is NaN or
+    infinite (the output activation would hide an overflow), and then the loss
+    is NaN. The loss is the *summed* loss over the m examples, computed from the
+    output logits before the final activation, only when ``record`` is true
+    (else NaN). Y (n_L, m) is only read when recording.
     """
     m = X.shape[1]
     L = dims.shape[0] - 1
-    cost = np.nan
+    loss = np.nan
     finite = True
     for l in range(first, L + 1):
         n, k = dims[l], dims[l - 1]
@@ -47,24 +74,26 @@ def forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, first, re
         matmul_into(block(params, w_off[l - 1], n, k), A_prev, Z)
         b = params[b_off[l - 1]:b_off[l - 1] + n]
         if l < L:
-            add_bias_activate(Z, b, codes[l - 1])
+            hidden_activate(Z, b, codes[l - 1], l, a_off, pre, mask, keep_prob, rng)
         else:
             add_bias_activate(Z, b, IDENTITY)
             finite = np.isfinite(np.sum(Z))
             if record and finite:
-                cost = cross_entropy_from_logits(Z, Y)
+                loss = loss_sum(Z, Y, codes[l - 1])
             activate(Z, codes[l - 1])
-    return cost, finite
+    return loss, finite
 
 
 @njit(**INLINE_JIT_OPTIONS)
-def backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, last):
+def backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, pre, mask,
+                  keep_prob, last):
     """Unscaled gradients of layers L..last; returns the last dZ computed.
 
-    Starts from dZ_L = A_L - Y (sigmoid output with cross-entropy cost). For
-    every layer l > 1 down to ``last`` it also forms dZ_{l-1}; with last == 1 the
-    gradient with respect to X is never computed. Returns dZ_{last-1} (n, m) when
-    last > 1 (the Gram strategy needs dZ_1), else dZ_1.
+    Starts from dZ_L = A_L - Y (every output/loss pair). For every layer l > 1
+    down to ``last`` it also forms dZ_{l-1} (through the dropout mask when
+    keep_prob < 1); with last == 1 the gradient with respect to X is never
+    computed. Returns dZ_{last-1} (n, m) when last > 1 (the Gram strategy needs
+    dZ_1), else dZ_1.
     """
     m = X.shape[1]
     L = dims.shape[0] - 1
@@ -83,69 +112,130 @@ def backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, d
             side = 1 - side
             dA_prev = block(delta[side], 0, k, m)
             matmul_into(block(params, w_off[l - 1], n, k).T, dZ, dA_prev)
-            activation_backward(dA_prev, A_prev, codes[l - 2])
+            if keep_prob < 1.0:
+                apply_mask_backward(dA_prev, block(mask, a_off[l - 2], k, m), keep_prob)
+                activation_backward(dA_prev, block(pre, a_off[l - 2], k, m), codes[l - 2])
+            else:
+                activation_backward(dA_prev, A_prev, codes[l - 2])
             dZ = dA_prev
     return dZ
 
 
-@njit(**JIT_OPTIONS)
-def train_direct(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta,
-                 step, n_steps, record):
-    """Run n_steps full-batch gradient-descent iterations in place.
+@njit(**INLINE_JIT_OPTIONS)
+def weights_squared(params, dims, w_off):
+    """sum over layers of ||W_l||^2 (float64), for the L2 term of the cost."""
+    total = 0.0
+    for l in range(1, dims.shape[0]):
+        lo = w_off[l - 1]
+        for i in range(lo, lo + dims[l] * dims[l - 1]):
+            total += params[i] * params[i]
+    return total
 
-    X (n_0, m), Y (n_L, m); ``step`` = learning_rate / m in the dtype of X.
-    Returns (cost before the first update or NaN if not ``record``, iterations
-    completed, whether it stopped in an update). Stops early when the output
-    logits turn non-finite (before that iteration's update) or when an update
-    makes a parameter non-finite (after it: the caller rewinds).
+
+@njit(**INLINE_JIT_OPTIONS)
+def regularised_loss(loss, params, dims, w_off, lambd):
+    """The batch's summed loss plus its L2 term lambd/2 * sum ||W_l||^2 (m_b times its mean cost)."""
+    if lambd == 0.0:
+        return loss
+    return loss + 0.5 * lambd * weights_squared(params, dims, w_off)
+
+
+@njit(**INLINE_JIT_OPTIONS)
+def update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t, skip_w1):
+    """One update of every parameter (W1 left out when ``skip_w1``) from the batch's
+    unscaled gradient sums over m examples; learning rate lr, step number t (from 1).
+
+    Plain gradient descent without L2 is the notebook's ``p -= (lr / m) g`` in
+    one loop; the other rules go layer by layer so that L2 (lambd / m) reaches
+    the weights only. Returns whether every parameter is finite.
     """
+    dt = params.dtype.type
+    lo = b_off[0] if skip_w1 else 0
+    lambd = hp[LAMBD]
+    if rule == GD and lambd == 0.0:
+        return gradient_descent_update(params[lo:], grads[lo:], dt(lr / m))
+    inv_m, decay, zero = dt(1.0 / m), dt(lambd / m), dt(0)
+    beta, beta1, beta2, eps = dt(hp[BETA]), dt(hp[BETA1]), dt(hp[BETA2]), dt(hp[EPSILON])
+    c1, c2 = dt(1.0 - hp[BETA1] ** t), dt(1.0 - hp[BETA2] ** t)
+    ok = True
+    for l in range(1, dims.shape[0]):
+        n, k = dims[l], dims[l - 1]
+        if not (skip_w1 and l == 1):
+            w = w_off[l - 1]
+            ok &= rule_update(params, grads, vel, sq, w, w + n * k, rule, dt(lr), inv_m, decay,
+                              beta, beta1, beta2, eps, c1, c2)
+        b = b_off[l - 1]
+        ok &= rule_update(params, grads, vel, sq, b, b + n, rule, dt(lr), inv_m, zero,
+                          beta, beta1, beta2, eps, c1, c2)
+    return ok
+
+
+@njit(**JIT_OPTIONS)
+def train_full(X, Y, dims, codes, w_off, b_off, a_off, params, grads, acts, delta, pre, mask,
+               vel, sq, rule, hp, counters, rng, lrs, n_steps, record):
+    """Run n_steps full-batch iterations in place; iteration i uses learning rate lrs[i].
+
+    X (n_0, m), Y (n_L, m). Returns (cost before the first update, or NaN if
+    not ``record``; iterations completed; whether it stopped in an update).
+    Stops early when the output logits turn non-finite (before that
+    iteration's update) or when an update makes a parameter non-finite (after
+    it: the caller rewinds).
+    """
+    m = X.shape[1]
+    keep_prob = hp[KEEP_PROB]
     cost = np.nan
     for it in range(n_steps):
-        c, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, 1,
-                                 record and it == 0)
-        if it == 0:
-            cost = c
+        loss, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre,
+                                    mask, keep_prob, rng, 1, record and it == 0)
+        if it == 0 and record and finite:
+            cost = regularised_loss(loss, params, dims, w_off, hp[LAMBD]) / m
         if not finite:
             return cost, it, False
-        backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, 1)
-        if not gradient_descent_update(params, grads, step):
+        backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, pre,
+                      mask, keep_prob, 1)
+        counters[0] += 1
+        if not update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lrs[it], m,
+                           counters[0], False):
             return cost, it, True
     return cost, n_steps, False
 
 
 @njit(**JIT_OPTIONS)
-def train_gram(X, Y, G, Z1, S, dims, codes, params, grads, w_off, b_off, acts, a_off, delta,
-               step, n_steps, record):
-    """``train_direct`` with layer 1 driven by the Gram matrix G = X^T X (m, m).
+def train_gram(X, Y, G, Z1, S, dims, codes, w_off, b_off, a_off, params, grads, acts, delta, pre,
+               mask, vel, sq, rule, hp, counters, rng, lrs, n_steps, record):
+    """``train_full`` with layer 1 driven by the Gram matrix G = X^T X (m, m).
 
     Full-batch gradient descent moves W1 X as W1 X <- W1 X - step * (dZ1 @ G),
     since dW1 = dZ1 X^T. So Z1 = W1 X (n_1, m, bias not included) is updated in
     place and W1 in ``params`` stays at its value when Z1 was formed; S (n_1, m)
     accumulates sum(dZ1) so that ``W1 - step * S @ X^T`` is the current W1
-    (``fastdnn.engine.trainer`` does that product when W1 is asked for). b1 and layers
-    2..L update as usual. Needs at least one hidden layer (L >= 2).
+    (``fastdnn.engine.trainer`` does that product when W1 is asked for). b1 and
+    layers 2..L update as usual. Exact for plain gradient descent with a
+    constant learning rate (the engine allows nothing else here), any
+    activations, outputs and hidden-layer dropout; needs a hidden layer (L >= 2).
     """
     m = X.shape[1]
     n1 = dims[1]
     L = dims.shape[0] - 1
+    keep_prob = hp[KEEP_PROB]
     A1 = block(acts, a_off[0], n1, m)
     DG = block(delta[L % 2], 0, n1, m)  # backward_pass leaves dZ1 in delta[(L - 1) % 2]
     b1 = params[b_off[0]:b_off[0] + n1]
     db1 = grads[b_off[0]:b_off[0] + n1]
-    tail = b_off[0]
     zero = db1.dtype.type(0)
     cost = np.nan
     for it in range(n_steps):
+        step = db1.dtype.type(lrs[it] / m)
         A1[:, :] = Z1
-        add_bias_activate(A1, b1, codes[0])
-        c, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, 2,
-                                 record and it == 0)
-        if it == 0:
-            cost = c
+        hidden_activate(A1, b1, codes[0], 1, a_off, pre, mask, keep_prob, rng)
+        loss, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre,
+                                    mask, keep_prob, rng, 2, record and it == 0)
+        if it == 0 and record and finite:
+            cost = regularised_loss(loss, params, dims, w_off, hp[LAMBD]) / m
         if not finite:
             return cost, it, False
-        dZ1 = backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off,
-                            delta, 2)
+        dZ1 = backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta,
+                            pre, mask, keep_prob, 2)
         matmul_into(dZ1, G, DG)
         for i in range(n1):
             s = zero
@@ -155,6 +245,82 @@ def train_gram(X, Y, G, Z1, S, dims, codes, params, grads, w_off, b_off, acts, a
                 S[i, j] += d
                 s += d
             db1[i] = s
-        if not gradient_descent_update(params[tail:], grads[tail:], step):
+        counters[0] += 1
+        if not update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lrs[it], m,
+                           counters[0], True):
             return cost, it, True
     return cost, n_steps, False
+
+
+@njit(**JIT_OPTIONS)
+def train_minibatch(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, params, grads, acts,
+                    delta, pre, mask, vel, sq, rule, hp, counters, rng, lrs, batch_size, record):
+    """Run one epoch per row of ``order`` (n_epochs, m) in place: shuffled mini-batches.
+
+    XT (m, n_0) and YT (m, n_L) hold the examples as rows (contiguous), so a
+    batch is gathered row by row into xb (batch_size * n_0,) and yb
+    (batch_size * n_L,) and used through transposed views (n_0, m_b), without
+    copies. Epoch e takes its batches in the order order[e] (full batches of
+    ``batch_size``, then the smaller rest) with learning rate lrs[e].
+    Returns (the cost of the first epoch when ``record`` -- the sum of its
+    batches' summed losses, each with its L2 term and taken before the batch's
+    update, divided by m -- else NaN; epochs completed; whether it stopped
+    because an output or a parameter became non-finite).
+    """
+    m, n_in = XT.shape
+    n_out = YT.shape[1]
+    keep_prob = hp[KEEP_PROB]
+    cost = np.nan
+    for e in range(order.shape[0]):
+        total = 0.0
+        rec = record and e == 0
+        for start in range(0, m, batch_size):
+            mb = min(batch_size, m - start)
+            Xb = block(xb, 0, mb, n_in)
+            Yb = block(yb, 0, mb, n_out)
+            for j in range(mb):
+                r = order[e, start + j]
+                Xb[j, :] = XT[r, :]
+                Yb[j, :] = YT[r, :]
+            X, Y = Xb.T, Yb.T
+            loss, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre,
+                                        mask, keep_prob, rng, 1, rec)
+            if not finite:
+                return cost, e, True
+            if rec:
+                total += regularised_loss(loss, params, dims, w_off, hp[LAMBD])
+            backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, pre,
+                          mask, keep_prob, 1)
+            counters[0] += 1
+            if not update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lrs[e], mb,
+                               counters[0], False):
+                return cost, e, True
+        if rec:
+            cost = total / m
+    return cost, order.shape[0], False
+
+
+@njit(**JIT_OPTIONS)
+def gradient_sums(X, Y, dims, codes, w_off, b_off, a_off, params, grads, acts, delta, pre, mask,
+                  hp, rng):
+    """One gradient pass without an update: fills ``grads`` with the unscaled sums and
+    returns the summed loss (L2 term included) over the m examples of X (n_0, m).
+
+    For gradient checks (``fastdnn.gradcheck``): with dropout, the caller resets
+    ``rng`` before each call so that every evaluation uses the same masks.
+    """
+    keep_prob = hp[KEEP_PROB]
+    loss, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre, mask,
+                                keep_prob, rng, 1, True)
+    backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, pre, mask,
+                  keep_prob, 1)
+    return regularised_loss(loss, params, dims, w_off, hp[LAMBD])
+
+
+@njit(**JIT_OPTIONS)
+def predict_forward(X, dims, codes, w_off, b_off, a_off, params, acts):
+    """Forward pass without dropout for prediction: A_L lands in ``acts`` at a_off[L-1]."""
+    no_mask = np.zeros(0, dtype=np.bool_)
+    no_rng = np.zeros(1, dtype=np.uint64)
+    forward_pass(X, X, dims, codes, params, w_off, b_off, acts, a_off, acts, no_mask, 1.0, no_rng,
+                 1, False)

@@ -1,22 +1,76 @@
-"""Fused parameter updates over the whole flat parameter buffer."""
+"""Fused parameter updates over ranges of the flat parameter buffer.
+
+``grads`` holds *unscaled* gradient sums over the m_b examples of a batch;
+each rule scales them by ``inv_m`` = 1/m_b and adds the L2 term
+``decay * W`` (decay = lambd / m_b, weights only) in the same pass:
+
+- gd:        p <- p - lr * d
+- momentum:  v <- beta v + (1 - beta) d;  p <- p - lr v   (the course's form)
+- adam:      v <- b1 v + (1 - b1) d;  s <- b2 s + (1 - b2) d^2;
+             p <- p - lr (v / c1) / (sqrt(s / c2) + eps),  c1 = 1 - b1^t, c2 = 1 - b2^t
+
+with d = inv_m * g + decay * p. Each returns whether every updated value is
+finite; the check rides along in the same pass (p * 0 is NaN exactly when p
+is NaN or infinite), so it costs no extra read of the buffer.
+"""
 
 import numpy as np
 from numba import njit
 
 from .config import INLINE_JIT_OPTIONS
 
+GD = 0
+MOMENTUM = 1
+ADAM = 2
+#: name -> code of the update rules.
+OPTIMIZERS = {"gd": GD, "momentum": MOMENTUM, "adam": ADAM}
+
 
 @njit(**INLINE_JIT_OPTIONS)
 def gradient_descent_update(params, grads, step):
     """In place: params (P,) -= step * grads (P,); one loop for every layer's W and b.
 
-    Returns whether every updated value is finite. The check rides along in the
-    same pass (p * 0 is NaN exactly when p is NaN or infinite), so it costs no
-    extra read of the buffer.
+    ``step`` = learning_rate / m: plain gradient descent without L2, the
+    notebook's update (kept as its own loop so its results stay bit-identical).
     """
     check = params[0] * 0
     for i in range(params.shape[0]):
         p = params[i] - step * grads[i]
         params[i] = p
         check += p * 0
+    return np.isfinite(check)
+
+
+@njit(**INLINE_JIT_OPTIONS)
+def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, beta1, beta2, eps,
+                c1, c2):
+    """In place over params[lo:hi]: one step of ``rule`` (see the module docstring).
+
+    vel / sq hold momentum's v or Adam's v and s (unused ones may be empty).
+    Scalars are in the dtype of params.
+    """
+    check = params[lo] * 0
+    one = params.dtype.type(1)
+    if rule == GD:
+        for i in range(lo, hi):
+            p = params[i] - lr * (inv_m * grads[i] + decay * params[i])
+            params[i] = p
+            check += p * 0
+    elif rule == MOMENTUM:
+        for i in range(lo, hi):
+            v = beta * vel[i] + (one - beta) * (inv_m * grads[i] + decay * params[i])
+            vel[i] = v
+            p = params[i] - lr * v
+            params[i] = p
+            check += p * 0
+    else:
+        for i in range(lo, hi):
+            d = inv_m * grads[i] + decay * params[i]
+            v = beta1 * vel[i] + (one - beta1) * d
+            s = beta2 * sq[i] + (one - beta2) * (d * d)
+            vel[i] = v
+            sq[i] = s
+            p = params[i] - lr * (v / c1) / (np.sqrt(s / c2) + eps)
+            params[i] = p
+            check += p * 0
     return np.isfinite(check)

@@ -1,0 +1,45 @@
+"""What a training run does besides the network itself: optimiser, batches, regularisation.
+
+The API layer validates these (``fastdnn.validation``); the engine trusts them.
+"""
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """Options of one training run (defaults: the notebook's plain full-batch descent).
+
+    optimizer: "gd", "momentum" or "adam" (``fastdnn.kernels.update``).
+    beta: momentum's; beta1, beta2, epsilon: Adam's (epsilon outside the root).
+    lambd: L2 strength (cost + lambd/(2 m_b) sum ||W||^2; weights only).
+    keep_prob: inverted dropout of the hidden layers (1 = none).
+    batch_size: None for full batch; else shuffled mini-batches of that size,
+        epoch e in the order of ``random_mini_batches(..., seed=shuffle_seed + e + 1)``.
+    dropout_seed: start of the dropout masks' generator (``fastdnn.kernels.dropout``).
+    decay: None, "inverse" (``update_lr``) or "scheduled" (``schedule_lr_decay``),
+        with decay_rate and time_interval; the rate after epoch e is decay(lr0, e).
+    """
+
+    optimizer: str = "gd"
+    beta: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    lambd: float = 0.0
+    keep_prob: float = 1.0
+    batch_size: int = None
+    shuffle_seed: int = 10
+    dropout_seed: int = 0
+    decay: str = None
+    decay_rate: float = 1.0
+    time_interval: int = 1000
+
+    @property
+    def gram_exact(self):
+        """Whether the Gram strategy computes exactly this run (full-batch gd, constant rate, no L2)."""
+        return (self.optimizer == "gd" and self.batch_size is None and self.lambd == 0
+                and self.decay is None)
+
+    def as_dict(self):
+        return asdict(self)
