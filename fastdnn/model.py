@@ -4,36 +4,71 @@ import numpy as np
 
 from . import validation as v
 from .engine import TrainingDivergedError, TrainingEngine
-from .initializers import INITIALIZERS, initialize
-from .kernels.activations import CODES
-from .kernels.training import predict_forward
+from .engine.options import TrainingOptions
 from .engine.strategy import check_strategy
 from .engine.workspace import Workspace
+from .initializers import INITIALIZERS, initialize
+from .kernels.activations import CODES, HIDDEN, OUTPUTS
+from .kernels.training import predict_forward
+from .kernels.update import OPTIMIZERS
+
+DECAYS = (None, "inverse", "scheduled")
 
 
 class DeepNeuralNetwork:
-    """[LINEAR->RELU]*(L-1) -> LINEAR->SIGMOID binary classifier, trained by full-batch GD.
+    """[LINEAR->g]*(L-1) -> LINEAR->output network in the notebook's layout.
 
-    Data layout is the seed's: X (n_x, m), one column per example; Y (1, m) of 0/1.
+    Data layout is the seed's: X (n_x, m), one column per example; Y (n_L, m).
+    The defaults are the notebook's model: ReLU hidden layers, one sigmoid
+    output, full-batch gradient descent.
 
-    layer_dims: [n_x, n_1, ..., n_L] (n_L = 1 for one binary output).
-    learning_rate: gradient-descent step.
+    layer_dims: [n_x, n_1, ..., n_L].
+    learning_rate: step of every optimiser (lr0 when ``decay`` is set).
+    output: "sigmoid" (binary cross-entropy; Y of 0/1, one or several
+        independent outputs), "softmax" (categorical cross-entropy; Y one-hot
+        (C, m) or integer labels (1, m)) or "identity" (squared error
+        1/(2m) sum (A - Y)^2; any real Y).
+    hidden_activation: one name for every hidden layer, or a list of L-1, from
+        "relu", "leaky_relu" (slope 0.01), "tanh", "sigmoid", "identity";
+        default "relu". ``activations`` (one name per layer, output included)
+        is the longer form; give one or the other.
+    optimizer: "gd", "momentum" (v = beta v + (1 - beta) dW, the course's) or
+        "adam" (beta1, beta2, epsilon outside the square root; t counts update
+        steps from 1 over the model's life).
+    batch_size: None for full batch; else shuffled mini-batches, epoch e (from
+        0 over the model's life) in the order of the course's
+        ``random_mini_batches(X, Y, batch_size, seed=shuffle_seed + e + 1)``.
+    lambd: L2 strength: cost + lambd/(2 m_b) sum ||W_l||^2, dW_l += lambd/m_b W_l.
+    keep_prob: inverted dropout on the hidden layers (1: none), masks drawn in
+        the kernels from ``dropout_seed``'s generator (``fastdnn.kernels.dropout``).
+    decay: None, "inverse" (``update_lr``: lr0 / (1 + decay_rate e)) or
+        "scheduled" (``schedule_lr_decay``: lr0 / (1 + decay_rate floor(e / time_interval)));
+        the rate after epoch e is that of e.
     init: "scaled" (randn / sqrt(n_prev), zero biases: the cat-classifier
         follow-up's scheme), "seed" (the seed notebook's randn W and b), "he",
         "xavier"/"glorot" or "small" (randn * 0.01); see ``fastdnn.initializers``.
     random_state: seed of the initialisation (None: the scheme's historical seed).
     dtype: "float64" or "float32"; data and parameters are converted to it.
-    strategy: "auto", "direct" or "gram" (see ``fastdnn.engine.strategy``).
+    strategy: "auto", "direct" or "gram" (see ``fastdnn.engine.strategy``; the
+        Gram strategy only for full-batch gd at a constant rate without L2).
     n_threads: BLAS threads during fit; None lets fastdnn use 1 thread when every
         product is small and otherwise keeps the BLAS setting (``fastdnn.engine.threads``).
 
     Fitted attributes: ``parameters_`` (dict W1, b1, ...), ``costs_`` and
-    ``cost_iterations_`` (cost before the update at iterations 0, record_every, ...),
-    ``n_iter_`` (iterations trained), ``strategy_`` (the one used last).
+    ``cost_iterations_`` (full batch: cost before the update at iterations 0,
+    record_every, ...; mini-batches: the cost of those epochs), ``n_iter_``
+    (iterations, or epochs, trained), ``strategy_`` (the one used last),
+    ``optimizer_state_`` (what warm_start continues from), and with validation
+    data ``val_costs_`` / ``val_scores_`` (at ``cost_iterations_``) and
+    ``best_iteration_``.
     """
 
     def __init__(self, layer_dims, learning_rate=0.0075, *, init="scaled", random_state=None,
-                 dtype="float64", strategy="auto", n_threads=None, activations=None):
+                 dtype="float64", strategy="auto", n_threads=None, activations=None,
+                 output="sigmoid", hidden_activation=None, optimizer="gd", beta=0.9, beta1=0.9,
+                 beta2=0.999, epsilon=1e-8, batch_size=None, lambd=0.0, keep_prob=1.0,
+                 decay=None, decay_rate=1.0, time_interval=1000, shuffle_seed=10,
+                 dropout_seed=0):
         self.layer_dims = layer_dims
         self.learning_rate = learning_rate
         self.init = init
@@ -42,9 +77,25 @@ class DeepNeuralNetwork:
         self.strategy = strategy
         self.n_threads = n_threads
         self.activations = activations
+        self.output = output
+        self.hidden_activation = hidden_activation
+        self.optimizer = optimizer
+        self.beta = beta
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+        self.lambd = lambd
+        self.keep_prob = keep_prob
+        self.decay = decay
+        self.decay_rate = decay_rate
+        self.time_interval = time_interval
+        self.shuffle_seed = shuffle_seed
+        self.dropout_seed = dropout_seed
 
     # -- configuration -------------------------------------------------------
     def _checked_config(self):
+        """(layer_dims, dtype, activations, TrainingOptions), every argument checked."""
         dims = v.check_layer_dims(self.layer_dims)
         v.check_positive("learning_rate", self.learning_rate)
         dtype = v.check_dtype(self.dtype)
@@ -53,57 +104,129 @@ class DeepNeuralNetwork:
         check_strategy(self.strategy, dims)
         if self.n_threads is not None:
             v.check_positive("n_threads", self.n_threads, integer=True)
-        acts = self.activations or ["relu"] * (len(dims) - 2) + ["sigmoid"]
-        if len(acts) != len(dims) - 1 or acts[-1] != "sigmoid" or any(a not in CODES for a in acts):
-            raise ValueError("activations must name one activation per layer (%d), from %s, ending "
-                             "with 'sigmoid' (the cross-entropy output); got %r"
-                             % (len(dims) - 1, sorted(CODES), acts))
-        return dims, dtype, list(acts)
+        acts = self._layer_activations(dims)
+        opts = TrainingOptions(
+            optimizer=v.check_choice("optimizer", self.optimizer, tuple(OPTIMIZERS)),
+            beta=v.check_fraction("beta", self.beta, low_open=False, high_closed=False),
+            beta1=v.check_fraction("beta1", self.beta1, low_open=False, high_closed=False),
+            beta2=v.check_fraction("beta2", self.beta2, low_open=False, high_closed=False),
+            epsilon=v.check_positive("epsilon", self.epsilon),
+            lambd=v.check_non_negative("lambd", self.lambd),
+            keep_prob=v.check_fraction("keep_prob", self.keep_prob),
+            batch_size=(None if self.batch_size is None
+                        else v.check_positive("batch_size", self.batch_size, integer=True)),
+            shuffle_seed=v.check_seed("shuffle_seed", self.shuffle_seed),
+            dropout_seed=v.check_seed("dropout_seed", self.dropout_seed),
+            decay=self._checked_decay(),
+            decay_rate=v.check_non_negative("decay_rate", self.decay_rate),
+            time_interval=v.check_positive("time_interval", self.time_interval, integer=True))
+        if opts.keep_prob < 1 and len(dims) < 3:
+            raise ValueError("keep_prob=%r drops hidden units, but layer_dims %s has no hidden "
+                             "layer" % (self.keep_prob, dims))
+        if self.strategy == "gram" and not opts.gram_exact:
+            raise ValueError("strategy='gram' is exact only for full-batch gradient descent with "
+                             "a constant learning rate and no L2 (optimizer='gd', batch_size=None, "
+                             "lambd=0, decay=None); got optimizer=%r, batch_size=%r, lambd=%r, "
+                             "decay=%r. Use 'direct' or 'auto'"
+                             % (opts.optimizer, opts.batch_size, opts.lambd, opts.decay))
+        return dims, dtype, acts, opts
+
+    def _checked_decay(self):
+        if self.decay not in DECAYS:
+            raise ValueError("decay must be None, 'inverse' or 'scheduled'; got %r" % (self.decay,))
+        return self.decay
+
+    def _layer_activations(self, dims):
+        """The L activation names (output last) from activations / hidden_activation / output."""
+        L = len(dims) - 1
+        output = v.check_choice("output", self.output, OUTPUTS)
+        if output == "softmax" and dims[-1] < 2:
+            raise ValueError("output='softmax' needs at least 2 output units (one per class); "
+                             "layer_dims %s ends with %d" % (dims, dims[-1]))
+        if self.activations is not None and self.hidden_activation is not None:
+            raise ValueError("give either activations (one name per layer) or hidden_activation "
+                             "(the hidden layers' names), not both")
+        if self.activations is not None:
+            acts = list(self.activations)
+            if (len(acts) != L or acts[-1] != output
+                    or any(a not in HIDDEN for a in acts[:-1])):
+                raise ValueError("activations must name one activation per layer (%d): hidden ones "
+                                 "from %s, ending with the output %r; got %r"
+                                 % (L, list(HIDDEN), output, acts))
+            return acts
+        hidden = "relu" if self.hidden_activation is None else self.hidden_activation
+        names = [hidden] * (L - 1) if isinstance(hidden, str) else list(hidden)
+        if len(names) != L - 1 or any(not isinstance(a, str) or a not in HIDDEN for a in names):
+            raise ValueError("hidden_activation must be one of %s or a list of %d of them (one per "
+                             "hidden layer); got %r" % (list(HIDDEN), L - 1, hidden))
+        return names + [output]
 
     # -- training ------------------------------------------------------------
-    def fit(self, X, Y, num_iterations=2500, *, initial_parameters=None, record_every=100,
-            verbose=False, warm_start=False, callback=None):
-        """Train by full-batch gradient descent; returns self.
+    def fit(self, X, Y, num_iterations=None, *, num_epochs=None, initial_parameters=None,
+            record_every=100, verbose=False, warm_start=False, callback=None,
+            validation_data=None, early_stopping=False, patience=10):
+        """Train; returns self.
 
+        num_iterations / num_epochs: how many iterations (full batch) or epochs
+            (mini-batches) to train (one of them; default 2500). With full
+            batches an epoch is one iteration.
         initial_parameters: seed-format dict that wins over ``init``.
-        warm_start: continue from ``parameters_`` of an earlier fit (or a loaded
-            model), numbering iterations on from ``n_iter_``, so that fit(n) then
-            fit(k, warm_start=True) records the same costs as fit(n + k).
+        warm_start: continue from ``parameters_`` and ``optimizer_state_`` of an
+            earlier fit (or a loaded model), numbering epochs on from
+            ``n_iter_``, so that fit(n) then fit(k, warm_start=True) computes what
+            fit(n + k) computes.
         verbose: progress bar with the current cost (quiet when not on a terminal).
         callback: ``callback(iteration, cost)`` called as each cost is recorded
-            (from Python, between compiled chunks of record_every iterations).
+            (from Python, between compiled chunks of record_every epochs).
+        validation_data: (X_val, Y_val): the validation cost (mean loss without
+            dropout or the L2 term) and score are recorded with each cost, from
+            the same parameters.
+        early_stopping: stop when the validation cost has not improved for
+            ``patience`` record points, and keep the best parameters
+            (``best_iteration_``). Needs validation_data.
         If the run diverges (NaN/inf), the model keeps the last finite parameters
         and the costs recorded so far, then ``TrainingDivergedError`` is raised.
         """
-        dims, dtype, acts = self._checked_config()
-        num_iterations = v.check_positive("num_iterations", num_iterations, integer=True)
+        dims, dtype, acts, opts = self._checked_config()
+        n = self._checked_length(num_iterations, num_epochs)
         record_every = v.check_positive("record_every", record_every, integer=True)
-        X, Y = v.check_XY(X, Y, dims, dtype)
+        patience = v.check_positive("patience", patience, integer=True)
+        X, Y = v.check_targets(X, Y, dims, dtype, acts[-1])
+        validation = self._checked_validation(validation_data, early_stopping, dims, dtype, acts)
+        state = None
         if warm_start and initial_parameters is None and hasattr(self, "parameters_"):
             params, start = self.parameters_, self.n_iter_
+            state = getattr(self, "optimizer_state_", None)
             # after a divergence the cost of iteration n_iter_ may be recorded already
             earlier = [k for k, i in enumerate(self.cost_iterations_) if i < start]
-            costs = [self.costs_[k] for k in earlier]
-            cost_its = [self.cost_iterations_[k] for k in earlier]
+            history = {name: [getattr(self, name, [None] * len(self.cost_iterations_))[k]
+                              for k in earlier]
+                       for name in ("costs_", "cost_iterations_", "val_costs_", "val_scores_")}
         else:
             params = (initial_parameters if initial_parameters is not None
                       else initialize(dims, self.init, self.random_state))
-            start, costs, cost_its = 0, [], []
+            start = 0
+            history = {"costs_": [], "cost_iterations_": [], "val_costs_": [], "val_scores_": []}
         params = v.check_parameters(params, dims, dtype,
                                     "initial_parameters" if initial_parameters is not None
                                     else "parameters")
         engine = TrainingEngine(X, Y, params, dims, acts, self.learning_rate, self.strategy,
-                                planned_iterations=num_iterations, n_threads=self.n_threads)
-        progress = _progress_bar(num_iterations, start, verbose)
+                                planned_iterations=n, n_threads=self.n_threads, options=opts,
+                                state=state)
+        self.layer_dims_, self.activations_, self.dtype_ = dims, acts, dtype
+        monitor = _Monitor(self, engine, validation, record_every, early_stopping, patience)
+        progress = _progress_bar(n, start, verbose)
 
         def on_chunk(iteration, record):
             if progress is not None:
                 progress(iteration, record)
             if callback is not None and record is not None:
                 callback(*record)
+            return monitor.after_chunk(iteration)
 
+        monitor.after_chunk(start)
         try:
-            recorded = engine.run(num_iterations, record_every, start, on_chunk)
+            recorded = engine.run(n, record_every, start, on_chunk)
             diverged = None
         except TrainingDivergedError as err:
             recorded, diverged = err.recorded, err
@@ -111,14 +234,45 @@ class DeepNeuralNetwork:
             if progress is not None:
                 progress.close()
         self.parameters_ = engine.parameters()
-        self.cost_iterations_ = cost_its + [i for i, _ in recorded]
-        self.costs_ = costs + [c for _, c in recorded]
-        self.n_iter_ = diverged.iteration if diverged else start + num_iterations
+        self.optimizer_state_ = engine.optimizer_state()
+        self.cost_iterations_ = history["cost_iterations_"] + [i for i, _ in recorded]
+        self.costs_ = history["costs_"] + [c for _, c in recorded]
+        self.n_iter_ = diverged.iteration if diverged else monitor.reached
         self.strategy_ = engine.strategy
-        self.layer_dims_, self.activations_, self.dtype_ = dims, acts, dtype
+        if validation is not None:
+            kept = len(recorded)
+            self.val_costs_ = history["val_costs_"] + monitor.costs[:kept]
+            self.val_scores_ = history["val_scores_"] + monitor.scores[:kept]
+            monitor.finish()
         if diverged:
             raise diverged
         return self
+
+    @staticmethod
+    def _checked_length(num_iterations, num_epochs):
+        if num_iterations is not None and num_epochs is not None:
+            raise ValueError("give num_iterations or num_epochs, not both (with full batches an "
+                             "epoch is one iteration)")
+        if num_epochs is not None:
+            return v.check_positive("num_epochs", num_epochs, integer=True)
+        if num_iterations is None:
+            return 2500
+        return v.check_positive("num_iterations", num_iterations, integer=True)
+
+    def _checked_validation(self, validation_data, early_stopping, dims, dtype, acts):
+        if early_stopping and validation_data is None:
+            raise ValueError("early_stopping=True needs validation_data=(X_val, Y_val)")
+        if validation_data is None:
+            return None
+        try:
+            X_val, Y_val = validation_data
+        except (TypeError, ValueError):
+            raise TypeError("validation_data must be a pair (X_val, Y_val); got %s"
+                            % type(validation_data).__name__) from None
+        try:
+            return v.check_targets(X_val, Y_val, dims, dtype, acts[-1])
+        except ValueError as err:
+            raise ValueError("validation_data: %s" % err) from None
 
     # -- inference -----------------------------------------------------------
     def _check_fitted(self):
@@ -126,24 +280,32 @@ class DeepNeuralNetwork:
             raise RuntimeError("this DeepNeuralNetwork is not fitted yet: call fit(X, Y) or "
                                "fastdnn.load_model(path) first")
 
+    @property
+    def output_(self):
+        """The fitted output activation: "sigmoid", "softmax" or "identity"."""
+        return self.activations_[-1]
+
     def predict_proba(self, X):
-        """Output probabilities A_L (n_L, m) for X (n_x, m)."""
+        """Outputs A_L (n_L, m) for X (n_x, m): probabilities (sigmoid, softmax) or values."""
         self._check_fitted()
         X = v.check_X(X, self.layer_dims_[0], self.dtype_)
-        ws = Workspace(self.layer_dims_, X.shape[1], self.dtype_, self.activations_, training=False)
-        ws.set_parameters(self.parameters_)
-        predict_forward(X, ws.dims, ws.codes, ws.w_off, ws.b_off, ws.a_off, ws.params, ws.acts)
-        return ws.A(ws.n_layers).copy()
+        return _forward(self.parameters_, self.layer_dims_, self.activations_, X)
 
     def predict(self, X):
-        """Class labels (n_L, m) of int64 0/1: probability > 0.5 (the seed's rule)."""
-        return (self.predict_proba(X) > 0.5).astype(np.int64)
+        """sigmoid: int64 0/1 (n_L, m), probability > 0.5 (the seed's rule); softmax: the
+        class index (1, m) of the largest probability; identity: the outputs (n_L, m)."""
+        A = self.predict_proba(X)
+        if self.output_ == "sigmoid":
+            return (A > 0.5).astype(np.int64)
+        if self.output_ == "softmax":
+            return np.argmax(A, axis=0).reshape(1, -1).astype(np.int64)
+        return A
 
     def score(self, X, Y):
-        """Accuracy: the fraction of the m examples of X (n_x, m) predicted as Y (1, m)."""
+        """Accuracy (sigmoid, softmax) or R^2 (identity, averaged over the outputs) on X (n_x, m)."""
         self._check_fitted()
-        X, Y = v.check_XY(X, Y, self.layer_dims_, self.dtype_)
-        return float(np.mean(self.predict(X) == Y))
+        X, Y = v.check_targets(X, Y, self.layer_dims_, self.dtype_, self.output_)
+        return _score(self.output_, self.predict_proba(X), Y)
 
     # -- persistence ---------------------------------------------------------
     def save(self, path):
@@ -154,6 +316,77 @@ class DeepNeuralNetwork:
     def __repr__(self):
         return "DeepNeuralNetwork(layer_dims=%r, learning_rate=%r, init=%r, dtype=%r)" % (
             self.layer_dims, self.learning_rate, self.init, str(self.dtype))
+
+
+def _forward(parameters, dims, activations, X):
+    """A_L (n_L, m) of a seed-format parameter dict on validated X (n_x, m)."""
+    ws = Workspace(dims, X.shape[1], X.dtype, activations, training=False)
+    ws.set_parameters(parameters)
+    predict_forward(X, ws.dims, ws.codes, ws.w_off, ws.b_off, ws.a_off, ws.params, ws.acts)
+    return ws.A(ws.n_layers).copy()
+
+
+def _mean_loss(output, A, Y):
+    """Mean loss over the m columns of outputs A and targets Y (n_L, m), in float64."""
+    A, Y = A.astype(np.float64), Y.astype(np.float64)
+    m = A.shape[1]
+    if output == "identity":
+        return float(0.5 * np.sum((A - Y) ** 2) / m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if output == "softmax":
+            return float(-np.sum(np.where(Y > 0, Y * np.log(A), 0.0)) / m)
+        terms = np.where(Y > 0, Y * np.log(A), 0.0) + np.where(Y < 1, (1 - Y) * np.log1p(-A), 0.0)
+    return float(-np.sum(terms) / m)
+
+
+def _score(output, A, Y):
+    """Accuracy from outputs A and targets Y (n_L, m); R^2 for identity outputs."""
+    if output == "sigmoid":
+        return float(np.mean((A > 0.5) == (Y == 1)))
+    if output == "softmax":
+        return float(np.mean(np.argmax(A, axis=0) == np.argmax(Y, axis=0)))
+    Y64, A64 = Y.astype(np.float64), A.astype(np.float64)
+    residual = np.sum((Y64 - A64) ** 2, axis=1)
+    total = np.sum((Y64 - Y64.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(total > 0, 1 - residual / total, np.where(residual == 0, 1.0, 0.0))
+    return float(np.mean(r2))
+
+
+class _Monitor:
+    """Validation scores at record points and early stopping, between compiled chunks."""
+
+    def __init__(self, model, engine, validation, record_every, early_stopping, patience):
+        self.model, self.engine, self.validation = model, engine, validation
+        self.record_every, self.early_stopping, self.patience = record_every, early_stopping, patience
+        self.costs, self.scores = [], []
+        self.best = (np.inf, None, None)  # (cost, iteration, parameters)
+        self.reached = None
+
+    def after_chunk(self, iteration):
+        """Record validation metrics at record points; True asks the engine to stop."""
+        self.reached = iteration
+        if self.validation is None or iteration % self.record_every:
+            return False
+        X_val, Y_val = self.validation
+        params = self.engine.parameters()
+        out = self.model.activations_[-1]
+        A = _forward(params, self.model.layer_dims_, self.model.activations_, X_val)
+        cost = _mean_loss(out, A, Y_val)
+        self.costs.append(cost)
+        self.scores.append(_score(out, A, Y_val))
+        if cost < self.best[0]:
+            self.best = (cost, iteration, params)
+        recent = len(self.costs) - 1 - self.costs.index(min(self.costs))
+        return self.early_stopping and recent >= self.patience
+
+    def finish(self):
+        """Keep the best parameters when stopping early."""
+        if self.early_stopping and self.best[2] is not None:
+            self.model.parameters_ = self.best[2]
+            self.model.best_iteration_ = self.best[1]
+        elif self.best[1] is not None:
+            self.model.best_iteration_ = self.best[1]
 
 
 def _progress_bar(total, start, verbose):

@@ -122,3 +122,85 @@ def check_parameters(parameters, layer_dims, dtype=np.float64, name="parameters"
                            ("b%d" % l, (layer_dims[l], 1))):
             out[key] = check_array("%s[%r]" % (name, key), parameters[key], dtype, shape)
     return out
+
+
+def check_choice(name, value, choices):
+    """``value`` if it is one of ``choices`` (strings), else ValueError naming them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError("%s must be one of %s; got %r" % (name, ", ".join(map(repr, choices)),
+                                                          value))
+    return value
+
+
+def check_fraction(name, value, low_open=True, high_closed=True):
+    """A real number in (0, 1] (or [0, 1) etc. as flagged), else TypeError/ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError("%s must be a real number; got %r of type %s"
+                        % (name, value, type(value).__name__))
+    lo_ok = value > 0 if low_open else value >= 0
+    hi_ok = value <= 1 if high_closed else value < 1
+    if not (np.isfinite(value) and lo_ok and hi_ok):
+        raise ValueError("%s must be in %s0, 1%s; got %r"
+                         % (name, "(" if low_open else "[", "]" if high_closed else ")", value))
+    return float(value)
+
+
+def check_non_negative(name, value):
+    """A finite real number >= 0, else TypeError/ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError("%s must be a real number; got %r of type %s"
+                        % (name, value, type(value).__name__))
+    if not np.isfinite(value) or value < 0:
+        raise ValueError("%s must be >= 0; got %r" % (name, value))
+    return float(value)
+
+
+def check_seed(name, value):
+    """A non-negative integer seed (what np.random.seed accepts), else TypeError/ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError("%s must be an integer; got %r of type %s"
+                        % (name, value, type(value).__name__))
+    if not 0 <= value < 2 ** 32:
+        raise ValueError("%s must be in [0, 2**32); got %r" % (name, value))
+    return int(value)
+
+
+def check_targets(X, Y, layer_dims, dtype, output):
+    """X (n_x, m) and targets Y as the output ``output`` needs them, both C-contiguous ``dtype``.
+
+    sigmoid: labels 0/1 of shape (n_L, m) (1-D accepted for one output);
+    softmax: one-hot (C, m) columns, or integer class labels 0..C-1 of shape
+    (1, m) or (m,), returned one-hot; identity: any finite reals (n_L, m)
+    (1-D accepted for one output).
+    """
+    if output == "sigmoid":
+        return check_XY(X, Y, layer_dims, dtype)
+    X = check_X(X, layer_dims[0], dtype)
+    m, n_out = X.shape[1], layer_dims[-1]
+    Y = np.asarray(Y)
+    if output == "softmax" and (Y.ndim == 1 or (Y.ndim == 2 and Y.shape[0] == 1 and n_out > 1)):
+        labels = check_array("Y", Y.reshape(1, -1), np.float64, (1, None)).ravel()
+        if labels.size != m:
+            raise ValueError("X and Y must hold the same number of examples; X has %d columns, "
+                             "Y has %d labels" % (m, labels.size))
+        bad = (labels != np.round(labels)) | (labels < 0) | (labels >= n_out)
+        if bad.any():
+            raise ValueError("Y as class labels must hold integers 0..%d (the %d softmax outputs); "
+                             "got %r at index %d" % (n_out - 1, n_out, labels[bad][0].item(),
+                                                     int(np.argmax(bad))))
+        onehot = np.zeros((n_out, m), dtype=dtype)
+        onehot[labels.astype(np.int64), np.arange(m)] = 1
+        return X, onehot
+    if Y.ndim == 1 and n_out == 1:
+        Y = Y.reshape(1, -1)
+    Y = check_array("Y", Y, dtype, (n_out, None))
+    if Y.shape[1] != m:
+        raise ValueError("X and Y must hold the same number of examples (columns); X has %d, "
+                         "Y has %d" % (m, Y.shape[1]))
+    if output == "softmax":
+        ok = ((Y == 0) | (Y == 1)).all(axis=0) & (Y.sum(axis=0) == 1)
+        if not ok.all():
+            raise ValueError("Y for a softmax output must be one-hot columns (C=%d, m) or integer "
+                             "labels (1, m); column %d is %s" % (n_out, int(np.argmin(ok)),
+                                                                 Y[:, np.argmin(ok)].tolist()))
+    return X, Y

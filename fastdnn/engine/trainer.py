@@ -153,7 +153,8 @@ class TrainingEngine:
         ``record_every`` (full batch: before that iteration's update;
         mini-batches: the epoch's cost, see ``train_minibatch``).
         ``on_chunk(epoch, record)`` is called after every compiled call with the
-        epoch reached and the (epoch, cost) recorded by it, or None.
+        epoch reached and the (epoch, cost) recorded by it, or None; when it
+        returns True, training stops there (early stopping).
         Raises ``TrainingDivergedError`` when the output or the parameters stop
         being finite, after rewinding to the last state known good (``_rewind``).
         """
@@ -190,8 +191,8 @@ class TrainingEngine:
                     parameters=self.parameters())
             previous, slot = (it, slot), 1 - slot
             it += done
-            if on_chunk is not None:
-                on_chunk(it, new)
+            if on_chunk is not None and on_chunk(it, new):
+                break
         return recorded
 
     @property

@@ -69,9 +69,12 @@ def forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre, mask
     finite = True
     for l in range(first, L + 1):
         n, k = dims[l], dims[l - 1]
-        A_prev = X if l == 1 else block(acts, a_off[l - 2], k, m)
         Z = block(acts, a_off[l - 1], n, m)
-        matmul_into(block(params, w_off[l - 1], n, k), A_prev, Z)
+        W = block(params, w_off[l - 1], n, k)
+        if l == 1:  # X apart: a batch view of X has another layout than the C blocks
+            matmul_into(W, X, Z)
+        else:
+            matmul_into(W, block(acts, a_off[l - 2], k, m), Z)
         b = params[b_off[l - 1]:b_off[l - 1] + n]
         if l < L:
             hidden_activate(Z, b, codes[l - 1], l, a_off, pre, mask, keep_prob, rng)
@@ -105,10 +108,12 @@ def backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, d
     side = 0
     for l in range(L, last - 1, -1):
         n, k = dims[l], dims[l - 1]
-        A_prev = X if l == 1 else block(acts, a_off[l - 2], k, m)
-        linear_grads_into(dZ, A_prev, block(grads, w_off[l - 1], n, k),
-                          grads[b_off[l - 1]:b_off[l - 1] + n])
-        if l > 1:
+        dW, db = block(grads, w_off[l - 1], n, k), grads[b_off[l - 1]:b_off[l - 1] + n]
+        if l == 1:  # X apart, as in forward_pass
+            linear_grads_into(dZ, X, dW, db)
+        else:
+            A_prev = block(acts, a_off[l - 2], k, m)
+            linear_grads_into(dZ, A_prev, dW, db)
             side = 1 - side
             dA_prev = block(delta[side], 0, k, m)
             matmul_into(block(params, w_off[l - 1], n, k).T, dZ, dA_prev)
