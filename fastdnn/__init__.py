@@ -3,6 +3,8 @@
 - ``fastdnn.reference``: the seed notebook's plain-NumPy helpers (the oracle).
 - ``fastdnn.functional``: the same functions backed by compiled kernels (a drop-in).
 - ``fastdnn.DeepNeuralNetwork``: fit / predict / score / save; ``fastdnn.load_model``.
+- ``fastdnn.gradient_check``: the compiled backward pass of any configuration
+  against finite differences.
 
 Heavy or optional parts (the compiled core, h5py, tqdm, matplotlib) load on first use.
 """
@@ -16,6 +18,7 @@ _LAZY = {
     "load_dataset": ("fastdnn.io.data", "load_dataset"),
     "load_hdf5": ("fastdnn.io.data", "load_hdf5"),
     "load_builtin": ("fastdnn.io.data", "load_builtin"),
+    "gradient_check": ("fastdnn.gradcheck", "gradient_check"),
 }
 
 __all__ = ["__version__", *_LAZY]

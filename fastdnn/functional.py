@@ -13,6 +13,8 @@ z < 0 (no overflow warning). Arrays keep their floating dtype (float32 stays
 float32); integer inputs become float64.
 """
 
+import functools
+
 import numpy as np
 
 from . import validation as v
@@ -23,6 +25,13 @@ from .kernels.activations import (CODES, IDENTITY, RELU, SIGMOID, activate, acti
 from .kernels.cost import cross_entropy_from_probs
 from .kernels.linear import linear_grads_into, matmul_into
 from .kernels.update import gradient_descent_update
+from .reference.gradient_check import (dictionary_to_vector, gradient_check_n,
+                                       gradients_to_vector, vector_to_dictionary)
+from .reference.initialization import (initialize_parameters_he, initialize_parameters_random,
+                                       initialize_parameters_zeros)
+from .reference.optimization import (initialize_adam, initialize_velocity, random_mini_batches,
+                                     schedule_lr_decay, update_lr, update_parameters_with_adam,
+                                     update_parameters_with_gd, update_parameters_with_momentum)
 from .reference.seed import (initialise_parameters, initialise_parameters_deep,
                              initialize_parameters, initialize_parameters_deep)
 
@@ -32,6 +41,12 @@ __all__ = [
     "linear_activation_forward", "L_model_forward", "compute_cost", "linear_backward",
     "relu_backward", "sigmoid_backward", "linear_activation_backward", "L_model_backward",
     "update_parameters", "L_layer_model", "predict",
+    # Course 2: the training loop compiled, the helpers the reference's own
+    "model", "initialize_parameters_zeros", "initialize_parameters_random",
+    "initialize_parameters_he", "update_parameters_with_gd", "random_mini_batches",
+    "initialize_velocity", "update_parameters_with_momentum", "initialize_adam",
+    "update_parameters_with_adam", "update_lr", "schedule_lr_decay", "dictionary_to_vector",
+    "vector_to_dictionary", "gradients_to_vector", "gradient_check_n",
 ]
 
 
@@ -294,3 +309,73 @@ def predict(X, parameters):
     """Labels (1, m) of floats 0.0/1.0: AL > 0.5."""
     AL, _ = L_model_forward(X, parameters)
     return (AL > 0.5).astype(np.float64)
+
+
+# -- Course 2 -------------------------------------------------------------------
+# The training loop runs on the compiled engine; the small helpers (initialisers,
+# mini-batch shuffling, one-step updates on dicts, decay formulas, gradient
+# checking) are the reference's own NumPy functions, re-exported so that course
+# code runs unchanged with ``from fastdnn import functional as dnn``: compiling a
+# single dict update would not make it faster.
+
+def _decay_name(decay):
+    """(name, time_interval) of a course decay function, for the engine."""
+    if decay is None:
+        return None, 1000
+    if decay is update_lr:
+        return "inverse", 1000
+    if decay is schedule_lr_decay:
+        return "scheduled", 1000
+    if (isinstance(decay, functools.partial) and decay.func is schedule_lr_decay
+            and not decay.args and set(decay.keywords) == {"time_interval"}):
+        return "scheduled", decay.keywords["time_interval"]
+    raise ValueError("decay must be None, update_lr, schedule_lr_decay or "
+                     "functools.partial(schedule_lr_decay, time_interval=k); got %r" % (decay,))
+
+
+def model(X, Y, layers_dims, optimizer, learning_rate=0.0007, mini_batch_size=64, beta=0.9,
+          beta1=0.9, beta2=0.999, epsilon=1e-8, num_epochs=5000, print_cost=True, decay=None,
+          decay_rate=1, *, initial_parameters=None, hidden_activation="relu", output="sigmoid",
+          lambd=0.0, keep_prob=1.0, masks=None, seed=10, record_every=100, start_epoch=0,
+          optimizer_state=None, return_state=False, dropout_seed=0):
+    """``fastdnn.reference.model`` (the course's training loop) on the compiled engine.
+
+    Same arguments, same results (to rounding; ``scripts/check_equivalence.py``)
+    and the same return values, with one difference: dropout masks come from
+    the compiled generator seeded by ``dropout_seed`` (``masks`` cannot be
+    injected into compiled code; ``fastdnn.engine.rng.mask_source(dropout_seed,
+    keep_prob)`` hands the same masks to the reference). The returned state
+    also carries "rng", the generator's state. dtype follows X.
+    """
+    from .model import DeepNeuralNetwork
+
+    if masks is not None:
+        raise ValueError("masks cannot be injected into the compiled loop; its masks come from "
+                         "dropout_seed (fastdnn.engine.rng.mask_source gives the same ones)")
+    decay_name, interval = _decay_name(decay)
+    dims = v.check_layer_dims(layers_dims)
+    net = DeepNeuralNetwork(dims, learning_rate, dtype=_dtype(X), output=output,
+                            hidden_activation=hidden_activation, optimizer=optimizer, beta=beta,
+                            beta1=beta1, beta2=beta2, epsilon=epsilon,
+                            batch_size=mini_batch_size, lambd=lambd, keep_prob=keep_prob,
+                            decay=decay_name, decay_rate=decay_rate, time_interval=interval,
+                            shuffle_seed=seed, dropout_seed=dropout_seed)
+    start = v.check_non_negative("start_epoch", start_epoch)
+    net.parameters_ = (initial_parameters if initial_parameters is not None
+                       else initialize_parameters_he(dims))
+    net.n_iter_, net.costs_, net.cost_iterations_ = int(start), [], []
+    net.optimizer_state_ = optimizer_state
+    report = None
+    if print_cost:
+        def report(epoch, cost):
+            print("Cost after epoch %i: %f" % (epoch, cost))
+    net.fit(X, Y, num_epochs=num_epochs, record_every=record_every, warm_start=True,
+            callback=report)
+    if not return_state:
+        return net.parameters_, list(net.costs_)
+    state = dict(net.optimizer_state_, epoch=net.n_iter_)
+    if decay_name is None:
+        state["learning_rate"] = learning_rate
+    else:
+        state["learning_rate"] = float(decay(learning_rate, net.n_iter_ - 1, decay_rate))
+    return net.parameters_, list(net.costs_), state
