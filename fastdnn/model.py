@@ -50,7 +50,7 @@ class DeepNeuralNetwork:
     random_state: seed of the initialisation (None: the scheme's historical seed).
     dtype: "float64" or "float32"; data and parameters are converted to it.
     strategy: "auto", "direct" or "gram" (see ``fastdnn.engine.strategy``; the
-        Gram strategy only for full-batch gd at a constant rate without L2).
+        Gram strategy only for full-batch gd or momentum).
     n_threads: BLAS threads during fit; None lets fastdnn use 1 thread when every
         product is small and otherwise keeps the BLAS setting (``fastdnn.engine.threads``).
 
@@ -124,11 +124,10 @@ class DeepNeuralNetwork:
             raise ValueError("keep_prob=%r drops hidden units, but layer_dims %s has no hidden "
                              "layer" % (self.keep_prob, dims))
         if self.strategy == "gram" and not opts.gram_exact:
-            raise ValueError("strategy='gram' is exact only for full-batch gradient descent with "
-                             "a constant learning rate and no L2 (optimizer='gd', batch_size=None, "
-                             "lambd=0, decay=None); got optimizer=%r, batch_size=%r, lambd=%r, "
-                             "decay=%r. Use 'direct' or 'auto'"
-                             % (opts.optimizer, opts.batch_size, opts.lambd, opts.decay))
+            raise ValueError("strategy='gram' is exact only for full-batch gradient descent or "
+                             "momentum (batch_size=None, optimizer 'gd' or 'momentum'); got "
+                             "optimizer=%r, batch_size=%r. Use 'direct' or 'auto'"
+                             % (opts.optimizer, opts.batch_size))
         return dims, dtype, acts, opts
 
     def _checked_decay(self):

@@ -37,9 +37,10 @@ class TrainingOptions:
 
     @property
     def gram_exact(self):
-        """Whether the Gram strategy computes exactly this run (full-batch gd, constant rate, no L2)."""
-        return (self.optimizer == "gd" and self.batch_size is None and self.lambd == 0
-                and self.decay is None)
+        """Whether the Gram strategy computes this run exactly (in real arithmetic): full
+        batches with gradient descent or momentum (L2, dropout and decay allowed), not
+        Adam (its update is not linear in the gradient) nor mini-batches."""
+        return self.optimizer in ("gd", "momentum") and self.batch_size is None
 
     def as_dict(self):
         return asdict(self)

@@ -59,9 +59,9 @@ class TrainingEngine:
             strategy = (choose_strategy(list(layer_dims), m, planned_iterations)
                         if opts.gram_exact else "direct")
         elif strategy == "gram" and not opts.gram_exact:
-            raise ValueError("strategy='gram' is exact only for full-batch gradient descent with "
-                             "a constant learning rate and no L2 (optimizer='gd', batch_size=None, "
-                             "lambd=0, decay=None); use 'direct' or 'auto'")
+            raise ValueError("strategy='gram' is exact only for full-batch gradient descent or "
+                             "momentum (batch_size=None, optimizer 'gd' or 'momentum'); use "
+                             "'direct' or 'auto'")
         self.strategy = strategy
         self.n_threads = n_threads
         self.learning_rate = learning_rate
@@ -82,20 +82,49 @@ class TrainingEngine:
         ws = self.ws
         mutable = [ws.params, ws.vel, ws.sq, ws.counters, ws.rng]
         if strategy == "gram":
-            self.step = X.dtype.type(learning_rate / m)
-            self.G = np.ascontiguousarray(X.T @ X)
-            self.Z1 = self.ws.W(1) @ X  # W1 X; the bias is added as it is activated
-            self.S = np.zeros_like(self.Z1)
-            mutable = [ws.params[ws.b_off[0]:], self.Z1, self.S] + mutable[1:]
+            mutable = self._gram_setup() + mutable[1:]
         self._live = mutable
         self._saved = [[np.empty_like(a) for a in mutable] for _ in range(2)]
 
+    # -- the Gram strategy's own state ----------------------------------------
+    def _gram_setup(self):
+        """Buffers of ``train_gram``; returns the ones that change while training.
+
+        W1 and its velocity stay in the workspace at their starting values
+        W1(0), V(0) (the kernel skips them); Z0 = W1(0) X, P0 = V(0) X.
+        """
+        ws, X = self.ws, self.X
+        o = self.options
+        self.plain = o.optimizer == "gd" and o.lambd == 0 and o.decay is None
+        self.G = np.ascontiguousarray(X.T @ X)
+        self.Z1 = ws.W(1) @ X  # W1 X; the bias is added as it is activated
+        self.S = np.zeros_like(self.Z1)
+        V0 = ws.W(1, ws.vel) if ws.vel.size else None
+        moving = V0 is not None and np.any(V0)
+        self.Z0 = self.Z1.copy() if not self.plain else np.zeros((0, 0), X.dtype)
+        self.P0 = V0 @ X if moving else np.zeros((self.Z1.shape[0], 0), X.dtype)
+        self.C = np.zeros_like(self.Z1) if o.optimizer == "momentum" else np.zeros((0, 0), X.dtype)
+        self.coef = np.array([1.0, 0.0, 0.0, 1.0 if moving else 0.0])  # [a, e, c, f]
+        return [ws.params[ws.b_off[0]:], self.Z1, self.S, self.C, self.coef]
+
+    def _gram_layer1(self, buf):
+        """W1 (buf=params) or its velocity (buf=vel) formed from the Gram strategy's state."""
+        ws, X = self.ws, self.X
+        start = ws.W(1, buf)
+        if self.plain:
+            return start - X.dtype.type(self.learning_rate / self.m) * (self.S @ X.T)
+        a, e, c, f = self.coef
+        W0, V0 = ws.W(1), ws.W(1, ws.vel) if ws.vel.size else 0
+        if buf is ws.params:
+            return (X.dtype.type(a) * W0 + X.dtype.type(e) * V0 + self.S @ X.T).astype(X.dtype)
+        return (X.dtype.type(c) * W0 + X.dtype.type(f) * V0 + self.C @ X.T).astype(X.dtype)
+
     # -- state in and out ------------------------------------------------------
     def parameters(self):
-        """Current parameters as a seed-format dict of copies (W1 recovered for 'gram')."""
+        """Current parameters as a seed-format dict of copies (W1 formed for 'gram')."""
         params = self.ws.parameters()
         if self.strategy == "gram":
-            params["W1"] -= self.step * (self.S @ self.X.T)
+            params["W1"] = self._gram_layer1(self.ws.params)
         return params
 
     def optimizer_state(self):
@@ -103,8 +132,10 @@ class TrainingEngine:
         update steps so far, "rng": dropout generator state}. v and s follow the course's
         names (``initialize_velocity`` / ``initialize_adam``)."""
         ws = self.ws
-        return {"v": ws.parameters(ws.vel, "d") if ws.vel.size else None,
-                "s": ws.parameters(ws.sq, "d") if ws.sq.size else None,
+        v = ws.parameters(ws.vel, "d") if ws.vel.size else None
+        if v is not None and self.strategy == "gram":
+            v["dW1"] = self._gram_layer1(ws.vel)
+        return {"v": v, "s": ws.parameters(ws.sq, "d") if ws.sq.size else None,
                 "t": int(ws.counters[0]), "rng": int(ws.rng[0])}
 
     def _set_state(self, state):
@@ -126,7 +157,8 @@ class TrainingEngine:
             order = epoch_orders(self.m, o.shuffle_seed, first, n)
             return train_minibatch(self.XT, self.YT, order, ws.xb, ws.yb, *common, ws.m, record)
         if self.strategy == "gram":
-            return train_gram(self.X, self.Y, self.G, self.Z1, self.S, *common, n, record)
+            return train_gram(self.X, self.Y, self.G, self.Z0, self.P0, self.Z1, self.S, self.C,
+                              self.coef, *common, n, record, self.plain)
         return train_full(self.X, self.Y, *common, n, record)
 
     def _state_is_finite(self):

@@ -127,10 +127,10 @@ def backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, d
 
 
 @njit(**INLINE_JIT_OPTIONS)
-def weights_squared(params, dims, w_off):
-    """sum over layers of ||W_l||^2 (float64), for the L2 term of the cost."""
+def weights_squared(params, dims, w_off, first=1):
+    """sum over layers l >= first of ||W_l||^2 (float64), for the L2 term of the cost."""
     total = 0.0
-    for l in range(1, dims.shape[0]):
+    for l in range(first, dims.shape[0]):
         lo = w_off[l - 1]
         for i in range(lo, lo + dims[l] * dims[l - 1]):
             total += params[i] * params[i]
@@ -205,19 +205,85 @@ def train_full(X, Y, dims, codes, w_off, b_off, a_off, params, grads, acts, delt
     return cost, n_steps, False
 
 
+@njit(**INLINE_JIT_OPTIONS)
+def gram_general_step(G, Z0, P0, Z1, B, C, coef, dZ1, rule, eta, inv_m, lam, beta):
+    """Layer 1 of gradient descent or momentum, with L2 and any rate, through G.
+
+    W1 is kept as a W1(0) + e V(0) + B X^T and its velocity as
+    c W1(0) + f V(0) + C X^T (coef = [a, e, c, f], float64; B, C (n_1, m));
+    then W1 X = a Z0 + e P0 + B G with Z0 = W1(0) X and P0 = V(0) X (empty when
+    V(0) = 0). With d = dZ1 X^T / m + lam W1 (lam = lambd / m) the rules are
+    gd: W1 -= eta d; momentum: v = beta v + (1 - beta) d, W1 -= eta v; each
+    splits into the same recurrence on the scalars and on B, C. Z1 is formed
+    again from them (no drift from repeated increments).
+    """
+    n1, m = Z1.shape
+    one = Z1.dtype.type(1)
+    if rule == GD:
+        shrink = 1.0 - eta * lam
+        coef[0] *= shrink
+        coef[1] *= shrink
+        for i in range(n1):
+            for j in range(m):
+                B[i, j] -= eta * (inv_m * dZ1[i, j] + lam * B[i, j])
+    else:
+        coef[2] = beta * coef[2] + (1.0 - beta) * lam * coef[0]
+        coef[3] = beta * coef[3] + (1.0 - beta) * lam * coef[1]
+        coef[0] -= eta * coef[2]
+        coef[1] -= eta * coef[3]
+        for i in range(n1):
+            for j in range(m):
+                c = beta * C[i, j] + (one - beta) * (inv_m * dZ1[i, j] + lam * B[i, j])
+                C[i, j] = c
+                B[i, j] -= eta * c
+    matmul_into(B, G, Z1)
+    a, e = Z1.dtype.type(coef[0]), Z1.dtype.type(coef[1])
+    for i in range(n1):
+        for j in range(m):
+            Z1[i, j] += a * Z0[i, j]
+    if P0.shape[1] > 0:
+        for i in range(n1):
+            for j in range(m):
+                Z1[i, j] += e * P0[i, j]
+
+
+@njit(**INLINE_JIT_OPTIONS)
+def gram_current_w1(X, params, vel, w_off, n1, B, coef, W1):
+    """W1 (n_1, n_0) <- a W1(0) + e V(0) + B X^T, the current weights of ``gram_general_step``."""
+    n0 = X.shape[0]
+    matmul_into(B, X.T, W1)
+    a, e = W1.dtype.type(coef[0]), W1.dtype.type(coef[1])
+    W0 = block(params, w_off[0], n1, n0)
+    for i in range(n1):
+        for j in range(n0):
+            W1[i, j] += a * W0[i, j]
+    if vel.shape[0] > 0 and coef[1] != 0.0:
+        V0 = block(vel, w_off[0], n1, n0)
+        for i in range(n1):
+            for j in range(n0):
+                W1[i, j] += e * V0[i, j]
+
+
 @njit(**JIT_OPTIONS)
-def train_gram(X, Y, G, Z1, S, dims, codes, w_off, b_off, a_off, params, grads, acts, delta, pre,
-               mask, vel, sq, rule, hp, counters, rng, lrs, n_steps, record):
+def train_gram(X, Y, G, Z0, P0, Z1, S, C, coef, dims, codes, w_off, b_off, a_off, params, grads,
+               acts, delta, pre, mask, vel, sq, rule, hp, counters, rng, lrs, n_steps, record,
+               plain):
     """``train_full`` with layer 1 driven by the Gram matrix G = X^T X (m, m).
 
-    Full-batch gradient descent moves W1 X as W1 X <- W1 X - step * (dZ1 @ G),
-    since dW1 = dZ1 X^T. So Z1 = W1 X (n_1, m, bias not included) is updated in
-    place and W1 in ``params`` stays at its value when Z1 was formed; S (n_1, m)
-    accumulates sum(dZ1) so that ``W1 - step * S @ X^T`` is the current W1
-    (``fastdnn.engine.trainer`` does that product when W1 is asked for). b1 and
-    layers 2..L update as usual. Exact for plain gradient descent with a
-    constant learning rate (the engine allows nothing else here), any
-    activations, outputs and hidden-layer dropout; needs a hidden layer (L >= 2).
+    Full-batch descent moves W1 X by products with G only, since dW1 = dZ1 X^T / m
+    (+ lam W1 with L2). So Z1 = W1 X (n_1, m, bias not included) is kept up to
+    date and W1 in ``params`` stays at its value W1(0) when Z1 was formed:
+
+    - ``plain`` (gd, no L2, constant rate): Z1 <- Z1 - step dZ1 G and S (n_1, m)
+      accumulates sum(dZ1), so W1 = W1(0) - step S X^T (the first fastdnn
+      release's arithmetic, kept bit for bit);
+    - otherwise (gd or momentum, L2, any rates): ``gram_general_step`` with
+      S as B and C, coef, Z0, P0 (``fastdnn.engine.trainer`` forms W1 and its
+      velocity from them when they are asked for).
+
+    b1 and layers 2..L update as usual. Exact in real arithmetic for any
+    activations, outputs and hidden-layer dropout; not for Adam (its update is
+    not linear in the gradient) nor mini-batches (X changes). Needs L >= 2.
     """
     m = X.shape[1]
     n1 = dims[1]
@@ -227,29 +293,47 @@ def train_gram(X, Y, G, Z1, S, dims, codes, w_off, b_off, a_off, params, grads, 
     DG = block(delta[L % 2], 0, n1, m)  # backward_pass leaves dZ1 in delta[(L - 1) % 2]
     b1 = params[b_off[0]:b_off[0] + n1]
     db1 = grads[b_off[0]:b_off[0] + n1]
-    zero = db1.dtype.type(0)
+    dt = db1.dtype.type
+    zero = dt(0)
+    lam, beta, inv_m = dt(hp[LAMBD] / m), dt(hp[BETA]), dt(1.0 / m)
     cost = np.nan
     for it in range(n_steps):
-        step = db1.dtype.type(lrs[it] / m)
         A1[:, :] = Z1
         hidden_activate(A1, b1, codes[0], 1, a_off, pre, mask, keep_prob, rng)
         loss, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre,
                                     mask, keep_prob, rng, 2, record and it == 0)
         if it == 0 and record and finite:
-            cost = regularised_loss(loss, params, dims, w_off, hp[LAMBD]) / m
+            if hp[LAMBD] == 0.0:
+                cost = loss / m
+            else:  # W1 in params is W1(0): form the current one where dW1 would live
+                W1 = block(grads, w_off[0], n1, dims[0])
+                gram_current_w1(X, params, vel, w_off, n1, S, coef, W1)
+                squares = weights_squared(grads, dims[:2], w_off) + weights_squared(
+                    params, dims, w_off, 2)
+                cost = (loss + 0.5 * hp[LAMBD] * squares) / m
         if not finite:
             return cost, it, False
         dZ1 = backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta,
                             pre, mask, keep_prob, 2)
-        matmul_into(dZ1, G, DG)
-        for i in range(n1):
-            s = zero
-            for j in range(m):
-                d = dZ1[i, j]
-                Z1[i, j] -= step * DG[i, j]
-                S[i, j] += d
-                s += d
-            db1[i] = s
+        if plain:  # the first release's loop, unchanged (bit-identical results)
+            step = dt(lrs[it] / m)
+            matmul_into(dZ1, G, DG)
+            for i in range(n1):
+                s = zero
+                for j in range(m):
+                    d = dZ1[i, j]
+                    Z1[i, j] -= step * DG[i, j]
+                    S[i, j] += d
+                    s += d
+                db1[i] = s
+        else:
+            for i in range(n1):
+                s = zero
+                for j in range(m):
+                    s += dZ1[i, j]
+                db1[i] = s
+            gram_general_step(G, Z0, P0, Z1, S, C, coef, dZ1, rule, dt(lrs[it]), inv_m, lam,
+                              beta)
         counters[0] += 1
         if not update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lrs[it], m,
                            counters[0], True):
