@@ -35,6 +35,7 @@ from .config import INLINE_JIT_OPTIONS, JIT_OPTIONS
 from .cost import loss_sum
 from .dropout import apply_mask_backward, apply_new_mask
 from .linear import linear_grads_into, matmul_into
+from .strict import divide
 from .update import GD, gradient_descent_update, rule_update
 from .views import block
 
@@ -158,7 +159,7 @@ def update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t, 
     lo = b_off[0] if skip_w1 else 0
     lambd = hp[LAMBD]
     if rule == GD and lambd == 0.0:
-        return gradient_descent_update(params[lo:], grads[lo:], dt(lr / m))
+        return gradient_descent_update(params[lo:], grads[lo:], dt(divide(lr, m)))
     inv_m, decay, zero = dt(1.0 / m), dt(lambd / m), dt(0)
     beta, beta1, beta2, eps = dt(hp[BETA]), dt(hp[BETA1]), dt(hp[BETA2]), dt(hp[EPSILON])
     c1, c2 = dt(1.0 - hp[BETA1] ** t), dt(1.0 - hp[BETA2] ** t)
@@ -193,7 +194,7 @@ def train_full(X, Y, dims, codes, w_off, b_off, a_off, params, grads, acts, delt
         loss, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre,
                                     mask, keep_prob, rng, 1, record and it == 0)
         if it == 0 and record and finite:
-            cost = regularised_loss(loss, params, dims, w_off, hp[LAMBD]) / m
+            cost = divide(regularised_loss(loss, params, dims, w_off, hp[LAMBD]), m)
         if not finite:
             return cost, it, False
         backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, pre,
@@ -304,19 +305,19 @@ def train_gram(X, Y, G, Z0, P0, Z1, S, C, coef, dims, codes, w_off, b_off, a_off
                                     mask, keep_prob, rng, 2, record and it == 0)
         if it == 0 and record and finite:
             if hp[LAMBD] == 0.0:
-                cost = loss / m
+                cost = divide(loss, m)
             else:  # W1 in params is W1(0): form the current one where dW1 would live
                 W1 = block(grads, w_off[0], n1, dims[0])
                 gram_current_w1(X, params, vel, w_off, n1, S, coef, W1)
                 squares = weights_squared(grads, dims[:2], w_off) + weights_squared(
                     params, dims, w_off, 2)
-                cost = (loss + 0.5 * hp[LAMBD] * squares) / m
+                cost = divide(loss + 0.5 * hp[LAMBD] * squares, m)
         if not finite:
             return cost, it, False
         dZ1 = backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta,
                             pre, mask, keep_prob, 2)
         if plain:  # the first release's loop, unchanged (bit-identical results)
-            step = dt(lrs[it] / m)
+            step = dt(divide(lrs[it], m))
             matmul_into(dZ1, G, DG)
             for i in range(n1):
                 s = zero
@@ -385,7 +386,7 @@ def train_minibatch(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, par
                                counters[0], False):
                 return cost, e, True
         if rec:
-            cost = total / m
+            cost = divide(total, m)
     return cost, order.shape[0], False
 
 
