@@ -5,6 +5,11 @@
     fastdnn predict MODEL DATA      probabilities and labels as CSV
     fastdnn info MODEL              what a model file holds
 
+``fastdnn train`` also sets every option of ``DeepNeuralNetwork`` (output,
+hidden activations, optimizer, mini-batches, L2, dropout, learning-rate decay,
+seeds), holds out validation data (with early stopping) and continues a saved
+model exactly (``--resume MODEL``).
+
 Errors print one line ``fastdnn: error: <message>`` on stderr and exit with 2
 (usage errors) or 1 (runtime errors: missing or corrupt files, shape mismatches,
 a diverging run). Importing this module is cheap: numpy, h5py, numba and
@@ -26,7 +31,28 @@ FILE_LEARNING_RATE = 0.0075
 #: reaches train accuracy 1.0 / test ~0.96 within 300 iterations and stays stable.
 BUILTIN_LEARNING_RATE = 0.05
 DEFAULT_HIDDEN = (20, 7, 5)
+DEFAULT_ITERATIONS = 2500
 BUILTIN = "builtin"
+#: ``--validation test``: validate on the test data (second DATA file or built-in test split).
+TEST = "test"
+#: The model's choices, spelled out here so that importing the CLI stays cheap (the
+#: model's own lists live with the compiled kernels; tests/test_cli.py checks they agree).
+OUTPUTS = ("sigmoid", "softmax", "identity")
+HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
+OPTIMIZERS = ("gd", "momentum", "adam")
+DECAYS = ("inverse", "scheduled")
+#: The seed of the fixed permutation that picks the examples --validation-split holds out.
+SPLIT_SEED = 0
+#: train flags that set a hyper-parameter (dest -> flag): --resume keeps the saved ones.
+HYPERPARAMETER_FLAGS = {
+    "layers": "--layers", "learning_rate": "--learning-rate", "init": "--init", "seed": "--seed",
+    "dtype": "--dtype", "strategy": "--strategy", "output": "--output",
+    "hidden_activation": "--hidden-activation", "optimizer": "--optimizer", "beta": "--beta",
+    "beta1": "--beta1", "beta2": "--beta2", "epsilon": "--epsilon", "batch_size": "--batch-size",
+    "lambd": "--lambd", "keep_prob": "--keep-prob", "decay": "--decay",
+    "decay_rate": "--decay-rate", "time_interval": "--time-interval",
+    "shuffle_seed": "--shuffle-seed", "dropout_seed": "--dropout-seed",
+}
 
 _RUNTIME_ERRORS = (ValueError, TypeError, FileNotFoundError, OSError, FloatingPointError,
                    RuntimeError, ImportError)
@@ -62,6 +88,24 @@ _positive_int = _int_at_least(1, "a positive integer")
 _nonnegative_int = _int_at_least(0, ">= 0")
 
 
+def _seed(text):
+    """A seed for np.random: an integer in [0, 2**32)."""
+    n = _nonnegative_int(text)
+    if n >= 2 ** 32:
+        raise argparse.ArgumentTypeError("must be < 2**32, got %s" % text)
+    return n
+
+
+def _number(text):
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number" % text) from None
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError("must be a finite number, got %s" % text)
+    return x
+
+
 def _positive_float(text):
     try:
         x = float(text)
@@ -70,6 +114,36 @@ def _positive_float(text):
     if not (math.isfinite(x) and x > 0):
         raise argparse.ArgumentTypeError("must be a positive number, got %s" % text)
     return x
+
+
+def _nonnegative_float(text):
+    x = _number(text)
+    if x < 0:
+        raise argparse.ArgumentTypeError("must be >= 0, got %s" % text)
+    return x
+
+
+def _fraction(low_open, high_closed):
+    """An argparse type: a number in (0, 1], [0, 1), (0, 1) ... as flagged."""
+    interval = "%s0, 1%s" % ("(" if low_open else "[", "]" if high_closed else ")")
+
+    def parse(text):
+        x = _number(text)
+        if not ((x > 0 if low_open else x >= 0) and (x <= 1 if high_closed else x < 1)):
+            raise argparse.ArgumentTypeError("must be in %s, got %s" % (interval, text))
+        return x
+    return parse
+
+
+def _hidden_activation(text):
+    """'tanh' -> 'tanh' (every hidden layer); 'relu,tanh' -> ['relu', 'tanh'] (one per layer)."""
+    names = [part.strip() for part in text.split(",")]
+    bad = [n for n in names if n not in HIDDEN_ACTIVATIONS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            "%r is not an activation or a comma-separated list of them (one per hidden layer) "
+            "from %s" % (text, ", ".join(HIDDEN_ACTIVATIONS)))
+    return names[0] if len(names) == 1 else names
 
 
 def _layers(text):
@@ -111,28 +185,94 @@ def build_parser():
         "DATA: none -> the built-in data set (generated 16x16 RGB 'shapes' images, 240\n"
         "train / 80 test examples); one or two course-layout HDF5 files (train, optional\n"
         "test: train_set_x/train_set_y or test_set_x/test_set_y + list_classes), or any\n"
-        "HDF5 files with --x-key/--y-key.")
+        "HDF5 files with --x-key/--y-key.\n\n"
+        "The training options below choose the output (softmax: [n_x, *LAYERS, 2]), the\n"
+        "hidden activations, the optimizer, mini-batches, L2, dropout and learning-rate\n"
+        "decay; --validation-split/--validation record a validation curve (with optional\n"
+        "early stopping); --resume MODEL continues a saved model exactly, with its saved\n"
+        "hyper-parameters.")
     t.add_argument("data", nargs="*", metavar="DATA", help="train file, then optional test file")
-    t.add_argument("--layers", type=_layers, default=list(DEFAULT_HIDDEN), metavar="SIZES",
+    t.add_argument("--layers", type=_layers, default=None, metavar="SIZES",
                    help="hidden layer sizes, comma-separated (default: %s); the net is "
                    "[n_x, SIZES..., 1]" % ",".join(map(str, DEFAULT_HIDDEN)))
-    t.add_argument("--iterations", type=_positive_int, default=2500, metavar="N",
-                   help="gradient-descent iterations (default: 2500)")
+    length = t.add_mutually_exclusive_group()
+    length.add_argument("--iterations", type=_positive_int, default=None, metavar="N",
+                        help="gradient-descent iterations (default: %d)" % DEFAULT_ITERATIONS)
+    length.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
+                        help="epochs: passes over the training set, for mini-batch runs "
+                        "(--batch-size; default: %d; with full batches an epoch is one "
+                        "iteration)" % DEFAULT_ITERATIONS)
     t.add_argument("--learning-rate", type=_positive_float, default=None, metavar="LR",
                    help="gradient-descent step (default: %g for data files, the course's; %g "
                    "for the built-in data set, which trains it to train accuracy 1.0 within a "
                    "few hundred iterations where %g barely moves)"
                    % (FILE_LEARNING_RATE, BUILTIN_LEARNING_RATE, FILE_LEARNING_RATE))
-    t.add_argument("--init", choices=sorted(INITIALIZERS), default="scaled",
+    t.add_argument("--init", choices=sorted(INITIALIZERS), default=None,
                    help="weight initialisation (default: scaled = randn/sqrt(n_prev), zero biases)")
     t.add_argument("--seed", type=_nonnegative_int, default=None,
                    help="seed of the initialisation (default: the scheme's own, 1 for scaled)")
-    t.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+    t.add_argument("--dtype", choices=("float64", "float32"), default=None,
                    help="working precision (default: float64)")
-    t.add_argument("--strategy", choices=("auto", "direct", "gram"), default="auto",
+    t.add_argument("--strategy", choices=("auto", "direct", "gram"), default=None,
                    help="how layer 1 is trained (default: auto)")
     t.add_argument("--record-every", type=_positive_int, default=100, metavar="N",
                    help="record and print the cost every N iterations (default: 100)")
+    o = t.add_argument_group("training options (defaults: the course's plain full-batch "
+                             "gradient descent)")
+    o.add_argument("--output", choices=OUTPUTS, default=None,
+                   help="output layer and loss: sigmoid (binary cross-entropy, default), "
+                   "softmax (2 classes, categorical cross-entropy; the net ends with 2 units) "
+                   "or identity (squared error on the 0/1 labels; label = output > 0.5)")
+    o.add_argument("--hidden-activation", type=_hidden_activation, default=None, metavar="NAME",
+                   help="activation of every hidden layer, or one per hidden layer "
+                   "comma-separated, from %s (default: relu)" % ", ".join(HIDDEN_ACTIVATIONS))
+    o.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+                   help="gd (default), momentum or adam")
+    o.add_argument("--beta", type=_fraction(False, False), default=None, metavar="B",
+                   help="momentum's beta, in [0, 1) (default: 0.9)")
+    o.add_argument("--beta1", type=_fraction(False, False), default=None, metavar="B",
+                   help="Adam's beta1, in [0, 1) (default: 0.9)")
+    o.add_argument("--beta2", type=_fraction(False, False), default=None, metavar="B",
+                   help="Adam's beta2, in [0, 1) (default: 0.999)")
+    o.add_argument("--epsilon", type=_positive_float, default=None, metavar="EPS",
+                   help="Adam's epsilon (default: 1e-8)")
+    o.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+                   help="shuffled mini-batches of N examples (default: full batch); count "
+                   "the run in --epochs")
+    o.add_argument("--lambd", type=_nonnegative_float, default=None, metavar="L",
+                   help="L2 regularisation strength (default: 0)")
+    o.add_argument("--keep-prob", type=_fraction(True, True), default=None, metavar="P",
+                   help="dropout: probability of keeping a hidden unit, in (0, 1] (default: 1, "
+                   "no dropout)")
+    o.add_argument("--decay", choices=DECAYS, default=None,
+                   help="learning-rate decay per epoch: inverse (lr0 / (1 + rate * epoch)) or "
+                   "scheduled (lr0 / (1 + rate * floor(epoch / interval))) (default: none)")
+    o.add_argument("--decay-rate", type=_nonnegative_float, default=None, metavar="R",
+                   help="decay rate (default: 1)")
+    o.add_argument("--time-interval", type=_positive_int, default=None, metavar="N",
+                   help="epochs per step of the scheduled decay (default: 1000)")
+    o.add_argument("--shuffle-seed", type=_seed, default=None, metavar="S",
+                   help="seed of the mini-batch shuffles (default: 10)")
+    o.add_argument("--dropout-seed", type=_seed, default=None, metavar="S",
+                   help="seed of the dropout masks (default: 0)")
+    v = t.add_argument_group("validation and resuming")
+    held = v.add_mutually_exclusive_group()
+    held.add_argument("--validation-split", type=_fraction(True, False), default=None,
+                      metavar="F", help="hold out the fraction F of the training examples "
+                      "(always the same ones: a fixed permutation, seed %d) and record the "
+                      "validation cost and accuracy with every cost" % SPLIT_SEED)
+    held.add_argument("--validation", default=None, metavar="FILE",
+                      help="validate on FILE (read like DATA), or on the test data with "
+                      "'--validation %s'" % TEST)
+    v.add_argument("--early-stopping", action="store_true",
+                   help="stop when the validation cost has not improved for --patience records "
+                   "and keep the best parameters")
+    v.add_argument("--patience", type=_positive_int, default=None, metavar="N",
+                   help="records without improvement before stopping (default: 10)")
+    v.add_argument("--resume", "--warm-start", dest="resume", default=None, metavar="MODEL",
+                   help="continue training the saved MODEL exactly where it stopped, with its "
+                   "saved hyper-parameters and optimizer state (--iterations/--epochs: how many "
+                   "more); give the same DATA (and --validation-split) to continue exactly")
     t.add_argument("--out", default="model.h5", metavar="PATH",
                    help="where to save the model (default: model.h5)")
     t.add_argument("--plot", metavar="PNG", help="write the learning curve here (needs matplotlib)")
@@ -250,12 +390,27 @@ def _print_cost(iteration, cost):
     print("Cost after iteration %d: %f" % (iteration, cost), flush=True)
 
 
+def _print_epoch_cost(epoch, cost):
+    """``_print_cost`` of a mini-batch run: the cost of that epoch."""
+    print("Cost after epoch %d: %f" % (epoch, cost), flush=True)
+
+
+def _labels(model, X):
+    """Predicted 0/1 labels (1, m): the model's own for sigmoid and softmax outputs; an
+    identity output (regression on the 0/1 labels) is read as label 1 above 0.5."""
+    if model.output_ == "identity":
+        return (model.predict_proba(X) > 0.5).astype("int64")
+    return model.predict(X)
+
+
 def _accuracy_line(label, model, ds):
     import numpy as np
 
-    pred = model.predict(ds.X)
+    pred = _labels(model, ds.X)
     correct = int(np.sum(pred == ds.Y))
     print("%-15s %.4f (%d/%d correct)" % (label + " accuracy:", correct / ds.m, correct, ds.m))
+    if model.output_ == "identity":
+        print("%-15s %.4f" % (label + " R^2:", model.score(ds.X, ds.Y)))
     return pred
 
 
@@ -271,16 +426,157 @@ def _load_model(path):
     return load_model(path)
 
 
-# --------------------------------------------------------------------------- commands
+def _check_binary(model, path):
+    """The command line's data sets are binary: one sigmoid or identity output, or a
+    2-class softmax."""
+    n_out, out = model.layer_dims_[-1], model.output_
+    if (out == "softmax") != (n_out == 2) or n_out > 2:
+        raise ValueError("%s has %d %s output%s; the command line handles binary models (one "
+                         "sigmoid or identity output, or a 2-class softmax)"
+                         % (path, n_out, out, "s" if n_out > 1 else ""))
 
-def _cmd_train(args):
+
+def _split(train, fraction):
+    """(rest, held out) of a Dataset: round(fraction * m) examples, the same ones every time
+    (the last of a fixed permutation), each part in the data's order."""
+    import numpy as np
+
+    from .io.data import Dataset
+
+    m = train.m
+    n_val = int(round(fraction * m))
+    if not 1 <= n_val <= m - 1:
+        raise ValueError("--validation-split %g of %d training examples holds out %d; it must "
+                         "leave at least one example on each side" % (fraction, m, n_val))
+    order = np.random.RandomState(SPLIT_SEED).permutation(m)
+    held, rest = np.sort(order[m - n_val:]), np.sort(order[:m - n_val])
+
+    def part(idx, what):
+        return Dataset(train.X[:, idx], train.Y[:, idx], train.classes, train.image_shape,
+                       name="%s [%s]" % (train.name, what))
+    return part(rest, "train part"), part(held, "validation split %g" % fraction)
+
+
+def _given(args, dest):
+    return getattr(args, dest) not in (None, False)
+
+
+def _check_train_usage(args):
+    """Combinations of train flags that cannot work (before anything is loaded)."""
     if len(args.data) > 2:
         raise UsageError("train takes at most 2 data files (train, test); got %d"
                          % len(args.data))
     _check_keys(args, need_y=True)
-    builtin = not args.data
-    if builtin and args.x_key:
+    if not args.data and args.x_key:
         raise UsageError("--x-key/--y-key need data files")
+    if args.resume is not None:
+        given = [flag for dest, flag in HYPERPARAMETER_FLAGS.items() if _given(args, dest)]
+        if given:
+            raise UsageError("--resume continues the saved model with its saved "
+                             "hyper-parameters; %s cannot change them (train a new model "
+                             "instead)" % ", ".join(given))
+        return
+    optimizer = args.optimizer or "gd"
+    for dest, flag, wanted in (("beta", "--beta", ("momentum",)),
+                               ("beta1", "--beta1", ("adam",)), ("beta2", "--beta2", ("adam",)),
+                               ("epsilon", "--epsilon", ("adam",))):
+        if _given(args, dest) and optimizer not in wanted:
+            raise UsageError("%s is a setting of --optimizer %s (the optimizer is %s)"
+                             % (flag, wanted[0], optimizer))
+    if args.decay is None and (args.decay_rate is not None or args.time_interval is not None):
+        raise UsageError("--decay-rate/--time-interval need --decay")
+    if args.time_interval is not None and args.decay != "scheduled":
+        raise UsageError("--time-interval is a setting of --decay scheduled")
+    if args.batch_size is None and args.shuffle_seed is not None:
+        raise UsageError("--shuffle-seed needs --batch-size (full batches are not shuffled)")
+    if args.dropout_seed is not None and (args.keep_prob is None or args.keep_prob == 1):
+        raise UsageError("--dropout-seed needs --keep-prob below 1 (dropout)")
+    if args.hidden_activation is not None and isinstance(args.hidden_activation, list):
+        n_hidden = len(args.layers if args.layers is not None else DEFAULT_HIDDEN)
+        if len(args.hidden_activation) != n_hidden:
+            raise UsageError("--hidden-activation names %d activations for %d hidden layers"
+                             % (len(args.hidden_activation), n_hidden))
+
+
+def _check_length_usage(args, batched):
+    if batched and args.iterations is not None:
+        raise UsageError("a mini-batch run counts epochs: use --epochs, not --iterations")
+
+
+def _new_model(args, n_x, lr):
+    from .model import DeepNeuralNetwork
+
+    layers = args.layers if args.layers is not None else list(DEFAULT_HIDDEN)
+    output = args.output or "sigmoid"
+    dims = [n_x, *layers, 2 if output == "softmax" else 1]
+    options = {dest: getattr(args, dest) for dest in (
+        "output", "hidden_activation", "optimizer", "beta", "beta1", "beta2", "epsilon",
+        "batch_size", "lambd", "keep_prob", "decay", "decay_rate", "time_interval",
+        "shuffle_seed", "dropout_seed") if getattr(args, dest) is not None}
+    return DeepNeuralNetwork(dims, lr, init=args.init or "scaled", random_state=args.seed,
+                             dtype=args.dtype or "float64", strategy=args.strategy or "auto",
+                             **options)
+
+
+def _options_summary(model):
+    """One line of the options that differ from plain full-batch gradient descent, or ''."""
+    parts = []
+    if model.output != "sigmoid":
+        parts.append("%s output" % model.output)
+    if model.hidden_activation is not None:
+        h = model.hidden_activation
+        parts.append("hidden %s" % (h if isinstance(h, str) else ",".join(h)))
+    if model.optimizer == "momentum":
+        parts.append("momentum (beta %g)" % model.beta)
+    elif model.optimizer == "adam":
+        parts.append("adam (beta1 %g, beta2 %g, epsilon %g)"
+                     % (model.beta1, model.beta2, model.epsilon))
+    if model.batch_size is not None:
+        parts.append("mini-batches of %d (shuffle seed %d)" % (model.batch_size,
+                                                              model.shuffle_seed))
+    if model.lambd:
+        parts.append("L2 %g" % model.lambd)
+    if model.keep_prob < 1:
+        parts.append("dropout keep %g (seed %d)" % (model.keep_prob, model.dropout_seed))
+    if model.decay == "inverse":
+        parts.append("inverse decay (rate %g)" % model.decay_rate)
+    elif model.decay == "scheduled":
+        parts.append("scheduled decay (rate %g every %d epochs)"
+                     % (model.decay_rate, model.time_interval))
+    return ", ".join(parts)
+
+
+def _validation_data(args, train, test, builtin):
+    """(train, validation Dataset or None, what it is) from --validation-split/--validation."""
+    if args.validation_split is not None:
+        train, val = _split(train, args.validation_split)
+        return train, val, "%g of the training examples held out" % args.validation_split
+    if args.validation is None:
+        return train, None, None
+    if args.validation == TEST:
+        if test is None:
+            raise UsageError("--validation %s needs test data (a second DATA file)" % TEST)
+        return train, test, "the test data" + (" (built-in test split)" if builtin else "")
+    val = _load_data(args.validation, args)
+    if val.n_x != train.n_x:
+        raise ValueError("shape mismatch: the train data has %d features per example, the "
+                         "validation data %d" % (train.n_x, val.n_x))
+    return train, val, repr(args.validation)
+
+
+# --------------------------------------------------------------------------- commands
+
+def _cmd_train(args):
+    _check_train_usage(args)
+    if args.early_stopping and args.validation_split is None and args.validation is None:
+        raise UsageError("--early-stopping needs validation data (--validation-split or "
+                         "--validation)")
+    if args.patience is not None and not args.early_stopping:
+        raise UsageError("--patience needs --early-stopping")
+    builtin = not args.data
+    resumed = _load_model(args.resume) if args.resume is not None else None
+    batched = (resumed.batch_size if resumed is not None else args.batch_size) is not None
+    _check_length_usage(args, batched)
     for path, what in ((args.out, "model"), (args.plot, "learning curve"),
                        (args.misclassified, "misclassified grid")):
         _check_writable(path, what)
@@ -303,39 +599,68 @@ def _cmd_train(args):
         raise ValueError("--misclassified needs image data, but %s holds flat vectors (X of "
                          "shape (m, n_x)); store X as (m, height, width[, channels])"
                          % shown.name)
-    lr = args.learning_rate or (BUILTIN_LEARNING_RATE if builtin else FILE_LEARNING_RATE)
-    dims = [train.n_x, *args.layers, 1]
+    train, val, val_source = _validation_data(args, train, test, builtin)
+    n = args.epochs or args.iterations or DEFAULT_ITERATIONS
+    unit = "epoch" if batched else "iteration"
 
-    from .model import DeepNeuralNetwork
-
-    model = DeepNeuralNetwork(dims, lr, init=args.init, random_state=args.seed,
-                              dtype=args.dtype, strategy=args.strategy)
+    if resumed is not None:
+        model = resumed
+        _check_n_x(model.layer_dims_[0], train.X, "the train data")
+        _check_binary(model, repr(args.resume))
+        dims, lr, start = model.layer_dims_, model.learning_rate, model.n_iter_
+    else:
+        lr = args.learning_rate or (BUILTIN_LEARNING_RATE if builtin else FILE_LEARNING_RATE)
+        model = _new_model(args, train.n_x, lr)
+        dims, start = model.layer_dims, 0
     print("data: %s" % source)
     print("  train %s" % _describe(train))
     if test is not None:
         print("  test  %s" % _describe(test))
-    print("model: layer dims %s, init %s%s, learning rate %g, %d iterations, %s"
-          % (dims, args.init, "" if args.seed is None else " (seed %d)" % args.seed, lr,
-             args.iterations, args.dtype))
+    if val is not None:
+        print("  validation %s (%s)" % (_describe(val), val_source))
+    if resumed is not None:
+        print("resuming: %s after %d %ss, with its saved hyper-parameters"
+              % (args.resume, start, unit))
+    seed = "" if model.random_state is None else " (seed %d)" % model.random_state
+    print("model: layer dims %s, init %s%s, learning rate %g, %d %ss, %s"
+          % (dims, model.init, seed, lr, n, unit, model.dtype))
+    summary = _options_summary(model)
+    if summary:
+        print("options: %s" % summary)
     sys.stdout.flush()
+    printer = _print_epoch_cost if batched else _print_cost
     t0 = time.perf_counter()
     try:
-        model.fit(train.X, train.Y, args.iterations, record_every=args.record_every,
-                  verbose=not args.quiet, callback=None if args.quiet else _print_cost)
+        model.fit(train.X, train.Y, **{"num_epochs" if batched else "num_iterations": n},
+                  record_every=args.record_every, verbose=not args.quiet,
+                  callback=None if args.quiet else printer, warm_start=resumed is not None,
+                  validation_data=None if val is None else (val.X, val.Y),
+                  early_stopping=args.early_stopping,
+                  **({} if args.patience is None else {"patience": args.patience}))
     finally:
         wall = time.perf_counter() - t0
-    print("last cost:      %.6f (recorded at iteration %d)"
-          % (model.costs_[-1], model.cost_iterations_[-1]))
+    trained = model.n_iter_ - start
+    print("last cost:      %.6f (recorded at %s %d)"
+          % (model.costs_[-1], unit, model.cost_iterations_[-1]))
+    if val is not None:
+        _validation_summary(model, unit, args, n, start)
     pred_train = _accuracy_line("train", model, train)
+    if val is not None and val is not test:
+        _accuracy_line("validation", model, val)
     pred_test = _accuracy_line("test", model, test) if test is not None else None
-    print("wall time:      %.2f s training (%d iterations, %s strategy, %.3f ms/iteration)"
-          % (wall, args.iterations, model.strategy_, 1e3 * wall / args.iterations))
+    print("wall time:      %.2f s training (%d %ss, %s strategy, %.3f ms/%s)"
+          % (wall, trained, unit, model.strategy_, 1e3 * wall / max(trained, 1), unit))
     model.save(args.out)
     print("model saved to %s" % args.out)
     if args.plot:
         from .plotting import plot_learning_curve
         plot_learning_curve(model.cost_iterations_, model.costs_, args.plot,
-                            title="learning curve: %s, lr %g" % (dims, lr))
+                            title="learning curve: %s, lr %g" % (dims, lr),
+                            val_costs=getattr(model, "val_costs_", None) if val is not None
+                            else None,
+                            best_iteration=getattr(model, "best_iteration_", None)
+                            if args.early_stopping else None,
+                            xlabel=unit, ylabel=_cost_label(model.output_))
         print("learning curve written to %s" % args.plot)
     if args.misclassified:
         from .plotting import plot_misclassified
@@ -346,13 +671,42 @@ def _cmd_train(args):
     return 0
 
 
+def _cost_label(output):
+    return {"sigmoid": "cost (cross-entropy)", "softmax": "cost (categorical cross-entropy)",
+            "identity": "cost (squared error)"}[output]
+
+
+def _validation_summary(model, unit, args, n, start):
+    """The last validation cost and score, the best one and whether training stopped early."""
+    record = {i: (c, sc) for i, c, sc in zip(model.cost_iterations_, model.val_costs_,
+                                             model.val_scores_) if c is not None}
+    if not record:
+        return
+    score = "R^2" if model.output_ == "identity" else "accuracy"
+    last = max(record)
+    print("validation cost: %.6f (%s %.4f, recorded at %s %d)"
+          % (record[last][0], score, record[last][1], unit, last))
+    best = getattr(model, "best_iteration_", None)
+    if best in record:
+        print("best validation: %.6f (%s %.4f) at %s %d"
+              % (record[best][0], score, record[best][1], unit, best))
+    elif best is not None:                      # the final parameters, after the last record
+        print("best validation: at %s %d (the final parameters)" % (unit, best))
+    if args.early_stopping and model.n_iter_ < start + n:
+        print("early stopping:  no improvement for %d records; stopped after %s %d and kept "
+              "the parameters of %s %d"
+              % (10 if args.patience is None else args.patience, unit, model.n_iter_, unit,
+                 best))
+
+
 def _cmd_evaluate(args):
     _check_keys(args, need_y=True)
     model = _load_model(args.model)
     ds = _load_builtin()[1] if args.data == BUILTIN else _load_data(args.data, args)
     where = "the built-in test split" if args.data == BUILTIN else repr(args.data)
     _check_n_x(model.layer_dims_[0], ds.X, where)
-    pred = model.predict(ds.X)
+    _check_binary(model, repr(args.model))
+    pred = _labels(model, ds.X)
     c = _count(pred, ds.Y)
     correct = c["TP"] + c["TN"]
     print("model: %s (layer dims %s, %s)" % (args.model, model.layer_dims_, model.dtype_.name))
@@ -360,6 +714,9 @@ def _cmd_evaluate(args):
     print("accuracy: %.4f (%d/%d correct)" % (correct / ds.m, correct, ds.m))
     print("TP %d  FP %d  TN %d  FN %d  (positive = label 1 = %r)"
           % (c["TP"], c["FP"], c["TN"], c["FN"], ds.classes[1]))
+    if model.output_ == "identity":
+        print("R^2: %.4f (identity output against the 0/1 labels; label = output > 0.5)"
+              % model.score(ds.X, ds.Y))
     return 0
 
 
@@ -373,10 +730,19 @@ def _cmd_predict(args):
     else:
         X, where = _load_data(args.data, args).X, repr(args.data)
     _check_n_x(model.layer_dims_[0], X, where)
+    _check_binary(model, repr(args.model))
     _check_writable(args.out, "predictions")
-    proba = model.predict_proba(X).ravel()
-    labels = (proba > 0.5).astype(int)          # the rule of DeepNeuralNetwork.predict
-    lines = ["index,probability,label\n"]
+    A = model.predict_proba(X)
+    header = "index,probability,label\n"
+    if model.output_ == "softmax":
+        proba = A[1]                            # the probability of class 1
+        labels = model.predict(X).ravel()       # the most probable class
+    else:
+        proba = A.ravel()
+        labels = (proba > 0.5).astype(int)      # the rule of DeepNeuralNetwork.predict
+        if model.output_ == "identity":
+            header = "index,output,label\n"
+    lines = [header]
     lines += ["%d,%.6g,%d\n" % (i, p, y) for i, (p, y) in enumerate(zip(proba, labels))]
     if args.out == "-":
         sys.stdout.writelines(lines)
@@ -388,29 +754,58 @@ def _cmd_predict(args):
 
 
 def _cmd_info(args):
-    import h5py
+    import textwrap
 
     from .io.model_file import load_model_file
 
     p = load_model_file(args.model)
-    with h5py.File(args.model, "r") as f:
-        fmt_version = int(f.attrs["format_version"])
+    fmt_version = p["format_version"]
     dims = p["layer_dims"]
     n_params = sum(int(a.size) for a in p["parameters"].values())
-    hp = ", ".join("%s=%r" % kv for kv in sorted(p["hyperparameters"].items()))
+    hyper = p["hyperparameters"]
+    hp = ", ".join("%s=%r" % kv for kv in sorted(hyper.items()))
+    if fmt_version >= 2:                        # many of them: wrap the line
+        hp = ("\n" + " " * 18).join(textwrap.wrap(hp, 100 - 18, break_long_words=False,
+                                                  break_on_hyphens=False))
     costs, its = p["costs"], p["cost_iterations"]
+    unit = "epoch" if hyper.get("batch_size") is not None else "iteration"
     print("model file:       %s" % args.model)
     print("layer dims:       %s (%d weight layers, %d parameters)"
           % (dims, len(dims) - 1, n_params))
     print("activations:      %s" % ", ".join(p["activations"]))
     print("dtype:            %s" % p["dtype"])
     print("hyper-parameters: %s" % (hp or "(none)"))
-    print("iterations:       %d" % p["n_iter"])
+    print("%-17s %d" % (unit + "s:", p["n_iter"]))
     if len(costs):
-        print("last cost:        %.6f (recorded at iteration %d; %d costs recorded)"
-              % (costs[-1], its[-1], len(costs)))
+        print("last cost:        %.6f (recorded at %s %d; %d costs recorded)"
+              % (costs[-1], unit, its[-1], len(costs)))
     else:
         print("last cost:        (none recorded)")
+    state = p["optimizer_state"]
+    if state is None:
+        print("optimizer state:  none stored (format version 1: plain gradient descent, which "
+              "needs none)")
+    else:
+        moments = [name for key, name in (("v", "v (first moments)"),
+                                          ("s", "s (second moments)"))
+                   if state[key] is not None]
+        print("optimizer state:  t=%d update steps, moments stored: %s, dropout generator "
+              "state %d" % (state["t"], ", ".join(moments) or "none", state["rng"]))
+    val = p["validation"]
+    if val is not None:
+        import numpy as np
+
+        known = np.flatnonzero(~np.isnan(val["costs"]))
+        if known.size:
+            k = known[-1]
+            line = ("%d of %d record points, last cost %.6f (score %.4f, at %s %d)"
+                    % (known.size, len(val["costs"]), val["costs"][k], val["scores"][k],
+                       unit, its[k]))
+        else:
+            line = "no values recorded"
+        if val["best_iteration"] is not None:
+            line += "; best at %s %d" % (unit, val["best_iteration"])
+        print("validation:       %s" % line)
     print("written by:       fastdnn %s, model format version %d"
           % (p["fastdnn_version"], fmt_version))
     return 0

@@ -31,8 +31,15 @@ def _new_figure(figsize):
     return fig
 
 
-def plot_learning_curve(cost_iterations, costs, path, title=None):
-    """Cost against iteration (``model.cost_iterations_``, ``model.costs_``) -> image at path."""
+def plot_learning_curve(cost_iterations, costs, path, title=None, *, val_costs=None,
+                        best_iteration=None, xlabel="iteration", ylabel="cost (cross-entropy)"):
+    """Cost against iteration (``model.cost_iterations_``, ``model.costs_``) -> image at path.
+
+    val_costs: the validation cost at the same record points (``model.val_costs_``; None
+    or NaN where there is none), drawn beside the training cost. best_iteration: marked
+    with a dotted line (``model.best_iteration_`` after early stopping). xlabel: "epoch"
+    for mini-batch runs; ylabel names the loss.
+    """
     its = np.asarray(cost_iterations, dtype=np.float64).ravel()
     cs = np.asarray(costs, dtype=np.float64).ravel()
     if its.shape != cs.shape:
@@ -40,16 +47,35 @@ def plot_learning_curve(cost_iterations, costs, path, title=None):
                          % (its.size, cs.size))
     if cs.size == 0:
         raise ValueError("no recorded costs to plot")
+    vs = None
+    if val_costs is not None:
+        vs = np.array([np.nan if c is None else c for c in val_costs], dtype=np.float64).ravel()
+        if vs.shape != cs.shape:
+            raise ValueError("val_costs (%d) and costs (%d) must have the same length"
+                             % (vs.size, cs.size))
     fig = _new_figure((6.4, 4.2))
     ax = fig.add_subplot(1, 1, 1)
-    ax.plot(its, cs, marker="o" if cs.size <= 40 else None, markersize=3, linewidth=1.5)
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("cost (cross-entropy)")
+    marker = "o" if cs.size <= 40 else None
+    ax.plot(its, cs, marker=marker, markersize=3, linewidth=1.5,
+            label="training" if vs is not None else None)
+    if vs is not None:
+        ax.plot(its, vs, marker=marker, markersize=3, linewidth=1.5, label="validation")
+        if best_iteration is not None:
+            ax.axvline(best_iteration, color="gray", linestyle=":", linewidth=1,
+                       label="best (%s %d)" % (xlabel, best_iteration))
+        ax.legend(fontsize=8)
+        known = np.flatnonzero(np.isfinite(vs))
+        if known.size:
+            k = known[-1]
+            ax.annotate("%.4g" % vs[k], (its[k], vs[k]), textcoords="offset points",
+                        xytext=(0, 6), ha="right", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title or "learning curve")
     ax.grid(True, alpha=0.3)
     ax.set_ylim(bottom=0)
-    ax.annotate("%.4g" % cs[-1], (its[-1], cs[-1]), textcoords="offset points", xytext=(0, 6),
-                ha="right", fontsize=8)
+    ax.annotate("%.4g" % cs[-1], (its[-1], cs[-1]), textcoords="offset points",
+                xytext=(0, 6) if vs is None else (0, -12), ha="right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return path

@@ -26,6 +26,8 @@ def _payload(dims=(12, 5, 3, 1), dtype="float64", seed=0):
         "cost_iterations": np.arange(0, 500, 100, dtype=np.int64),
         "n_iter": 500,
         "fastdnn_version": "0.1.0",
+        "optimizer_state": {"v": None, "s": None, "t": 500, "rng": 2 ** 64 - 3},
+        "validation": None,
     }
 
 
@@ -39,7 +41,10 @@ def test_round_trip_bit_identical(tmp_path, dtype):
     path = tmp_path / "model.h5"
     save_model_file(path, p)
     q = load_model_file(path)
-    assert set(q) == set(p)
+    assert set(q) == set(p) | {"format_version"}
+    assert q["format_version"] == FORMAT_VERSION
+    assert q["optimizer_state"] == {"v": None, "s": None, "t": 500, "rng": 2 ** 64 - 3}
+    assert q["validation"] is None
     assert q["layer_dims"] == [12, 5, 3, 1] and all(type(d) is int for d in q["layer_dims"])
     assert q["activations"] == ["relu", "relu", "sigmoid"]
     assert q["dtype"] == dtype
@@ -62,7 +67,7 @@ def test_file_attributes(tmp_path):
     save_model_file(tmp_path / "m.h5", _payload())
     with h5py.File(tmp_path / "m.h5", "r") as f:
         assert f.attrs["format"] == FORMAT_NAME
-        assert int(f.attrs["format_version"]) == FORMAT_VERSION == 1
+        assert int(f.attrs["format_version"]) == FORMAT_VERSION == 2
 
 
 def test_empty_costs_and_special_floats_round_trip(tmp_path):
@@ -222,7 +227,7 @@ def test_newer_format_version(tmp_path):
     save_model_file(path, _payload())
     with h5py.File(path, "a") as f:
         f.attrs["format_version"] = FORMAT_VERSION + 1
-    with pytest.raises(ValueError, match=r"format version 2.*reads format version 1.*upgrade"):
+    with pytest.raises(ValueError, match=r"format version 3.*reads format version 2 or older.*upgrade"):
         load_model_file(path)
 
 
@@ -261,3 +266,79 @@ def test_missing_attribute_in_file(tmp_path):
         del f.attrs["activations"]
     with pytest.raises(ValueError, match="damaged or incomplete.*activations"):
         load_model_file(path)
+
+
+# ----------------------------------------------------------------------------- version 2 state
+
+def _adam_payload(dtype="float64"):
+    p = _payload(dtype=dtype)
+    p["hyperparameters"]["optimizer"] = "adam"
+    rng = np.random.default_rng(7)
+    moments = {key: {"d" + k: (rng.random(a.shape) * (1 if key == "s" else -1)).astype(dtype)
+                     for k, a in p["parameters"].items()} for key in ("v", "s")}
+    p["optimizer_state"] = dict(moments, t=1234, rng=2 ** 63 + 5)
+    p["validation"] = {"costs": np.array([0.5, np.nan, 0.3, 0.2, np.inf]),
+                       "scores": np.array([0.5, np.nan, 0.7, 0.8, 0.9]), "best_iteration": 300}
+    return p
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_optimizer_state_and_validation_round_trip(tmp_path, dtype):
+    p = _adam_payload(dtype)
+    save_model_file(tmp_path / "m.h5", p)
+    q = load_model_file(tmp_path / "m.h5")
+    assert q["optimizer_state"]["t"] == 1234 and q["optimizer_state"]["rng"] == 2 ** 63 + 5
+    for key in ("v", "s"):
+        got, want = q["optimizer_state"][key], p["optimizer_state"][key]
+        assert list(got) == ["dW1", "db1", "dW2", "db2", "dW3", "db3"]
+        for k in want:
+            assert got[k].dtype == np.dtype(dtype) and got[k].tobytes() == want[k].tobytes()
+    for key in ("costs", "scores"):
+        assert q["validation"][key].tobytes() == p["validation"][key].tobytes()
+    assert q["validation"]["best_iteration"] == 300
+    with h5py.File(tmp_path / "m.h5", "r") as f:
+        assert f["optimizer"].attrs["rng"].dtype == np.uint64
+        assert f["optimizer"].attrs["t"].dtype == np.int64
+
+
+def _bad_state(change):
+    p = _adam_payload()
+    change(p)
+    return p
+
+
+BAD_STATES = [
+    (lambda p: p.update(optimizer_state=None), "optimizer_state must be a dict"),
+    (lambda p: p["optimizer_state"].update(s=None), r"'adam' needs its second moments"),
+    (lambda p: p["optimizer_state"]["v"].pop("db2"), r"/optimizer/v/db2 missing"),
+    (lambda p: p["optimizer_state"]["v"].update(dW1=np.zeros((5, 5))),
+     r"/optimizer/v/dW1 has shape \(5, 5\), parameter W1 needs \(5, 12\)"),
+    (lambda p: p["optimizer_state"]["s"]["db1"].__setitem__((0, 0), np.nan), "NaN or infinite"),
+    (lambda p: p["optimizer_state"]["s"]["db1"].__setitem__((0, 0), -1.0), "negative"),
+    (lambda p: p["optimizer_state"].update(rng=2 ** 64), "unsigned 64-bit integer"),
+    (lambda p: p["optimizer_state"].update(rng=1.0), "unsigned 64-bit integer"),
+    (lambda p: p["optimizer_state"].update(t=-1), "t must be an integer >= 0"),
+    (lambda p: p["hyperparameters"].update(optimizer="sgd"), "optimizer must be one of"),
+    (lambda p: p["validation"].update(costs=np.zeros(4)), r"validation costs have shape \(4,\)"),
+    (lambda p: p["validation"].update(best_iteration=-2), "best_iteration"),
+]
+
+
+@pytest.mark.parametrize("change, message", BAD_STATES)
+def test_invalid_state_rejected_before_writing(tmp_path, change, message):
+    path = tmp_path / "m.h5"
+    save_model_file(path, _adam_payload())
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=message):
+        save_model_file(path, _bad_state(change))
+    assert path.read_bytes() == before
+    assert _files(tmp_path) == ["m.h5"]
+
+
+def test_gd_needs_no_moments(tmp_path):
+    p = _payload()
+    p["hyperparameters"]["optimizer"] = "gd"
+    save_model_file(tmp_path / "m.h5", p)
+    with h5py.File(tmp_path / "m.h5", "r") as f:
+        assert list(f["optimizer"]) == [] and "validation" not in f
+    assert load_model_file(tmp_path / "m.h5")["optimizer_state"]["v"] is None
