@@ -9,7 +9,7 @@
 Heavy or optional parts (the compiled core, h5py, tqdm, matplotlib) load on first use.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY = {
     "DeepNeuralNetwork": ("fastdnn.model", "DeepNeuralNetwork"),

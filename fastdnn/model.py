@@ -198,7 +198,7 @@ class DeepNeuralNetwork:
             state = getattr(self, "optimizer_state_", None)
             # after a divergence the cost of iteration n_iter_ may be recorded already
             earlier = [k for k, i in enumerate(self.cost_iterations_) if i < start]
-            history = {name: [getattr(self, name, [None] * len(self.cost_iterations_))[k]
+            history = {name: [_padded(getattr(self, name, []), len(self.cost_iterations_))[k]
                               for k in earlier]
                        for name in ("costs_", "cost_iterations_", "val_costs_", "val_scores_")}
         else:
@@ -213,7 +213,8 @@ class DeepNeuralNetwork:
                                 planned_iterations=n, n_threads=self.n_threads, options=opts,
                                 state=state)
         self.layer_dims_, self.activations_, self.dtype_ = dims, acts, dtype
-        monitor = _Monitor(self, engine, validation, record_every, early_stopping, patience)
+        monitor = _Monitor(self, engine, validation, record_every, early_stopping, patience,
+                           history)
         progress = _progress_bar(n, start, verbose)
 
         def on_chunk(iteration, record):
@@ -317,6 +318,11 @@ class DeepNeuralNetwork:
             self.layer_dims, self.learning_rate, self.init, str(self.dtype))
 
 
+def _padded(values, n):
+    """values as a list of n entries, None standing for the record points it lacks."""
+    return list(values) + [None] * (n - len(values))
+
+
 def _forward(parameters, dims, activations, X):
     """A_L (n_L, m) of a seed-format parameter dict on validated X (n_x, m)."""
     ws = Workspace(dims, X.shape[1], X.dtype, activations, training=False)
@@ -355,11 +361,16 @@ def _score(output, A, Y):
 class _Monitor:
     """Validation scores at record points and early stopping, between compiled chunks."""
 
-    def __init__(self, model, engine, validation, record_every, early_stopping, patience):
+    def __init__(self, model, engine, validation, record_every, early_stopping, patience,
+                 history):
         self.model, self.engine, self.validation = model, engine, validation
         self.record_every, self.early_stopping, self.patience = record_every, early_stopping, patience
         self.costs, self.scores = [], []
-        self.best = (np.inf, None, None)  # (cost, iteration, parameters)
+        # (cost, iteration, parameters): the best of earlier fits counts too (its
+        # parameters are gone, so early stopping can only go back within this fit)
+        earlier = [(c, i) for c, i in zip(history["val_costs_"], history["cost_iterations_"])
+                   if c is not None]
+        self.best = min(earlier, default=(np.inf, None)) + (None,)
         self.reached = None
 
     def after_chunk(self, iteration):
@@ -380,12 +391,11 @@ class _Monitor:
         return self.early_stopping and recent >= self.patience
 
     def finish(self):
-        """Keep the best parameters when stopping early."""
+        """``best_iteration_`` over the model's life; early stopping keeps its parameters."""
+        if self.best[1] is not None:
+            self.model.best_iteration_ = self.best[1]
         if self.early_stopping and self.best[2] is not None:
             self.model.parameters_ = self.best[2]
-            self.model.best_iteration_ = self.best[1]
-        elif self.best[1] is not None:
-            self.model.best_iteration_ = self.best[1]
 
 
 def _progress_bar(total, start, verbose):
