@@ -214,7 +214,7 @@ class DeepNeuralNetwork:
                                 state=state)
         self.layer_dims_, self.activations_, self.dtype_ = dims, acts, dtype
         monitor = _Monitor(self, engine, validation, record_every, early_stopping, patience,
-                           history)
+                           history, start + n)
         progress = _progress_bar(n, start, verbose)
 
         def on_chunk(iteration, record):
@@ -243,7 +243,7 @@ class DeepNeuralNetwork:
             kept = len(recorded)
             self.val_costs_ = history["val_costs_"] + monitor.costs[:kept]
             self.val_scores_ = history["val_scores_"] + monitor.scores[:kept]
-            monitor.finish()
+            monitor.finish(diverged is not None)
         if diverged:
             raise diverged
         return self
@@ -260,6 +260,8 @@ class DeepNeuralNetwork:
         return v.check_positive("num_iterations", num_iterations, integer=True)
 
     def _checked_validation(self, validation_data, early_stopping, dims, dtype, acts):
+        if not isinstance(early_stopping, (bool, np.bool_)):
+            raise TypeError("early_stopping must be True or False; got %r" % (early_stopping,))
         if early_stopping and validation_data is None:
             raise ValueError("early_stopping=True needs validation_data=(X_val, Y_val)")
         if validation_data is None:
@@ -271,8 +273,8 @@ class DeepNeuralNetwork:
                             % type(validation_data).__name__) from None
         try:
             return v.check_targets(X_val, Y_val, dims, dtype, acts[-1])
-        except ValueError as err:
-            raise ValueError("validation_data: %s" % err) from None
+        except (TypeError, ValueError) as err:
+            raise type(err)("validation_data: %s" % err) from None
 
     # -- inference -----------------------------------------------------------
     def _check_fitted(self):
@@ -335,9 +337,9 @@ def _mean_loss(output, A, Y):
     """Mean loss over the m columns of outputs A and targets Y (n_L, m), in float64."""
     A, Y = A.astype(np.float64), Y.astype(np.float64)
     m = A.shape[1]
-    if output == "identity":
-        return float(0.5 * np.sum((A - Y) ** 2) / m)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # diverged: inf
+        if output == "identity":
+            return float(0.5 * np.sum((A - Y) ** 2) / m)
         if output == "softmax":
             return float(-np.sum(np.where(Y > 0, Y * np.log(A), 0.0)) / m)
         terms = np.where(Y > 0, Y * np.log(A), 0.0) + np.where(Y < 1, (1 - Y) * np.log1p(-A), 0.0)
@@ -351,9 +353,9 @@ def _score(output, A, Y):
     if output == "softmax":
         return float(np.mean(np.argmax(A, axis=0) == np.argmax(Y, axis=0)))
     Y64, A64 = Y.astype(np.float64), A.astype(np.float64)
-    residual = np.sum((Y64 - A64) ** 2, axis=1)
-    total = np.sum((Y64 - Y64.mean(axis=1, keepdims=True)) ** 2, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        residual = np.sum((Y64 - A64) ** 2, axis=1)
+        total = np.sum((Y64 - Y64.mean(axis=1, keepdims=True)) ** 2, axis=1)
         r2 = np.where(total > 0, 1 - residual / total, np.where(residual == 0, 1.0, 0.0))
     return float(np.mean(r2))
 
@@ -362,7 +364,7 @@ class _Monitor:
     """Validation scores at record points and early stopping, between compiled chunks."""
 
     def __init__(self, model, engine, validation, record_every, early_stopping, patience,
-                 history):
+                 history, stop):
         self.model, self.engine, self.validation = model, engine, validation
         self.record_every, self.early_stopping, self.patience = record_every, early_stopping, patience
         self.costs, self.scores = [], []
@@ -371,12 +373,13 @@ class _Monitor:
         earlier = [(c, i) for c, i in zip(history["val_costs_"], history["cost_iterations_"])
                    if c is not None]
         self.best = min(earlier, default=(np.inf, None)) + (None,)
-        self.reached = None
+        self.reached, self.stop = None, stop
 
     def after_chunk(self, iteration):
-        """Record validation metrics at record points; True asks the engine to stop."""
+        """Record validation metrics at the record points that get a training cost too
+        (not the end of the run); True asks the engine to stop."""
         self.reached = iteration
-        if self.validation is None or iteration % self.record_every:
+        if self.validation is None or iteration % self.record_every or iteration >= self.stop:
             return False
         X_val, Y_val = self.validation
         params = self.engine.parameters()
@@ -390,11 +393,12 @@ class _Monitor:
         recent = len(self.costs) - 1 - self.costs.index(min(self.costs))
         return self.early_stopping and recent >= self.patience
 
-    def finish(self):
-        """``best_iteration_`` over the model's life; early stopping keeps its parameters."""
+    def finish(self, diverged):
+        """``best_iteration_`` over the model's life; early stopping keeps its parameters
+        (not after a divergence, which keeps the last finite ones, as documented)."""
         if self.best[1] is not None:
             self.model.best_iteration_ = self.best[1]
-        if self.early_stopping and self.best[2] is not None:
+        if self.early_stopping and self.best[2] is not None and not diverged:
             self.model.parameters_ = self.best[2]
 
 

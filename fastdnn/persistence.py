@@ -36,9 +36,9 @@ def _plain(value):
 
 def _implied_state(model):
     """The optimizer state of a model fitted without one on record (a version-1 file:
-    full-batch gradient descent): no moments, one update step per iteration, and the
-    dropout generator untouched at ``dropout_seed`` (version-1 models had no dropout)."""
-    return {"v": None, "s": None, "t": int(model.n_iter_),
+    full-batch gradient descent): no moments, no Adam steps, and the dropout
+    generator untouched at ``dropout_seed`` (version-1 models had no dropout)."""
+    return {"v": None, "s": None, "t": 0,
             "rng": int(new_state(model.dropout_seed)[0])}
 
 

@@ -152,7 +152,7 @@ def test_gd_file_stores_no_moments(tmp_path):
     with h5py.File(tmp_path / "m.h5", "r") as f:
         assert list(f["optimizer"]) == []
     state = load_model(tmp_path / "m.h5").optimizer_state_
-    assert state["v"] is None and state["s"] is None and state["t"] == 8
+    assert state["v"] is None and state["s"] is None and state["t"] == 0  # Adam's t only
 
 
 def test_changed_optimizer_saves_zero_moments(tmp_path):
@@ -288,7 +288,7 @@ def test_version_1_file_loads_predicts_and_resumes_exactly(tmp_path, dtype):
                         "activations"):
             assert getattr(loaded, name) == defaults[name], name
     assert loaded.activations == ["relu", "relu", "sigmoid"] == loaded.activations_
-    assert loaded.optimizer_state_ == {"v": None, "s": None, "t": n, "rng": 0}
+    assert loaded.optimizer_state_ == {"v": None, "s": None, "t": 0, "rng": 0}
     assert not hasattr(loaded, "val_costs_")
     _assert_params_equal(loaded.parameters_, part.parameters_)
     assert loaded.costs_ == part.costs_ and loaded.cost_iterations_ == [0, 5, 10]

@@ -129,7 +129,7 @@ class TrainingEngine:
 
     def optimizer_state(self):
         """What continues this run exactly: {"v": {dW1, db1, ...} or None, "s": ..., "t":
-        update steps so far, "rng": dropout generator state}. v and s follow the course's
+        Adam's update steps so far, "rng": dropout generator state}. v and s follow the course's
         names (``initialize_velocity`` / ``initialize_adam``)."""
         ws = self.ws
         v = ws.parameters(ws.vel, "d") if ws.vel.size else None

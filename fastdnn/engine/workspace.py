@@ -45,7 +45,7 @@ class Workspace:
         self.mask = np.zeros(n_drop, dtype=np.bool_)
         self.vel = np.zeros(P if moments >= 1 else 0, dtype=self.dtype)
         self.sq = np.zeros(P if moments >= 2 else 0, dtype=self.dtype)
-        self.counters = np.zeros(1, dtype=np.int64)  # update steps over the model's life (Adam's t)
+        self.counters = np.zeros(1, dtype=np.int64)  # Adam's t: its update steps so far
         self.rng = np.zeros(1, dtype=np.uint64)      # dropout generator state
         self.xb = np.zeros(self.m * int(self.dims[0]) if gather else 0, dtype=self.dtype)
         self.yb = np.zeros(self.m * int(self.dims[-1]) if gather else 0, dtype=self.dtype)

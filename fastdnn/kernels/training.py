@@ -17,8 +17,8 @@ State lives in a few flat buffers laid out by ``fastdnn.engine.workspace.Workspa
 - ``delta`` (2, max n_l*m): ping-pong space for dZ_l and dA_{l-1}.
 - ``vel`` / ``sq`` (P,) or empty: momentum's v, Adam's v and s.
 - ``rule`` (int, ``update.OPTIMIZERS``) and ``hp`` float64 [beta, beta1, beta2,
-  epsilon, lambd, keep_prob]; ``counters`` int64 [steps taken over the model's
-  life] (Adam's t); ``rng`` uint64 [dropout generator state] (``dropout.py``).
+  epsilon, lambd, keep_prob]; ``counters`` int64 [Adam's t: its update steps
+  over the model's life]; ``rng`` uint64 [dropout generator state] (``dropout.py``).
 - ``lrs`` float64: the learning rate of each iteration / epoch of the call.
 
 A step is one gradient pass (``forward_pass`` + ``backward_pass``) and one
@@ -36,7 +36,7 @@ from .cost import loss_sum
 from .dropout import apply_mask_backward, apply_new_mask
 from .linear import linear_grads_into, matmul_into
 from .strict import divide
-from .update import GD, gradient_descent_update, rule_update
+from .update import ADAM, GD, gradient_descent_update, rule_update
 from .views import block
 
 #: Indices into ``hp``.
@@ -147,9 +147,11 @@ def regularised_loss(loss, params, dims, w_off, lambd):
 
 
 @njit(**INLINE_JIT_OPTIONS)
-def update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t, skip_w1):
+def update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, counters, skip_w1):
     """One update of every parameter (W1 left out when ``skip_w1``) from the batch's
-    unscaled gradient sums over m examples; learning rate lr, step number t (from 1).
+    unscaled gradient sums over m examples, with learning rate lr. Adam first counts
+    the step in counters[0] (its t, from 1 over the model's life, as the course's
+    ``t = t + 1``; the other rules leave it alone).
 
     Plain gradient descent without L2 is the notebook's ``p -= (lr / m) g`` in
     one loop; the other rules go layer by layer so that L2 (lambd / m) reaches
@@ -160,6 +162,9 @@ def update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t, 
     lambd = hp[LAMBD]
     if rule == GD and lambd == 0.0:
         return gradient_descent_update(params[lo:], grads[lo:], dt(divide(lr, m)))
+    if rule == ADAM:
+        counters[0] += 1
+    t = counters[0]
     inv_m, decay, zero = dt(1.0 / m), dt(lambd / m), dt(0)
     beta, beta1, beta2, eps = dt(hp[BETA]), dt(hp[BETA1]), dt(hp[BETA2]), dt(hp[EPSILON])
     c1, c2 = dt(1.0 - hp[BETA1] ** t), dt(1.0 - hp[BETA2] ** t)
@@ -199,9 +204,8 @@ def train_full(X, Y, dims, codes, w_off, b_off, a_off, params, grads, acts, delt
             return cost, it, False
         backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, pre,
                       mask, keep_prob, 1)
-        counters[0] += 1
         if not update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lrs[it], m,
-                           counters[0], False):
+                           counters, False):
             return cost, it, True
     return cost, n_steps, False
 
@@ -335,9 +339,8 @@ def train_gram(X, Y, G, Z0, P0, Z1, S, C, coef, dims, codes, w_off, b_off, a_off
                 db1[i] = s
             gram_general_step(G, Z0, P0, Z1, S, C, coef, dZ1, rule, dt(lrs[it]), inv_m, lam,
                               beta)
-        counters[0] += 1
         if not update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lrs[it], m,
-                           counters[0], True):
+                           counters, True):
             return cost, it, True
     return cost, n_steps, False
 
@@ -381,9 +384,8 @@ def train_minibatch(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, par
                 total += regularised_loss(loss, params, dims, w_off, hp[LAMBD])
             backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, pre,
                           mask, keep_prob, 1)
-            counters[0] += 1
             if not update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lrs[e], mb,
-                               counters[0], False):
+                               counters, False):
                 return cost, e, True
         if rec:
             cost = divide(total, m)
