@@ -12,6 +12,7 @@ from fastdnn.cli import main
 from fastdnn.io.data import make_synthetic_images, write_course_file
 from fastdnn.persistence import HYPERPARAMETERS
 from test_persistence_v2 import write_v1
+from test_cli import _assert_one_line_error, _run  # the CLI tests' helpers
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -33,17 +34,6 @@ def files(tmp_path_factory):
             "small": _course_file(d / "small.h5", 20, 4, "train", image_size=4)}
 
 
-def _run(capsys, argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _assert_one_line_error(err):
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("fastdnn: error: "), err
 
 
 def _train(capsys, files, out, *flags, test=True):

@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 
 import fastdnn.reference as ref
-from fastdnn.reference import network
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -48,7 +48,6 @@ import contextlib
 import math
 
 import numpy as np
-import pytest
 
 import fastdnn.reference as ref
 
