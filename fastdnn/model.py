@@ -8,7 +8,7 @@ from .engine.options import TrainingOptions
 from .engine.strategy import check_strategy
 from .engine.workspace import Workspace
 from .initializers import INITIALIZERS, initialize
-from .kernels.activations import CODES, HIDDEN, OUTPUTS
+from .kernels.activations import HIDDEN, OUTPUTS
 from .kernels.training import predict_forward
 from .kernels.update import OPTIMIZERS
 
