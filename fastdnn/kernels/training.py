@@ -166,8 +166,8 @@ def update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, cou
         counters[0] += 1
     t = counters[0]
     inv_m, decay, zero = dt(1.0 / m), dt(lambd / m), dt(0)
-    beta, beta1, beta2, eps = dt(hp[BETA]), dt(hp[BETA1]), dt(hp[BETA2]), dt(hp[EPSILON])
-    c1, c2 = dt(1.0 - hp[BETA1] ** t), dt(1.0 - hp[BETA2] ** t)
+    beta, beta1, beta2, eps = hp[BETA], hp[BETA1], hp[BETA2], dt(hp[EPSILON])
+    c1, c2 = dt(1.0 - beta1 ** t), dt(1.0 - beta2 ** t)
     ok = True
     for l in range(1, dims.shape[0]):
         n, k = dims[l], dims[l - 1]
@@ -223,7 +223,8 @@ def gram_general_step(G, Z0, P0, Z1, B, C, coef, dZ1, rule, eta, inv_m, lam, bet
     again from them (no drift from repeated increments).
     """
     n1, m = Z1.shape
-    one = Z1.dtype.type(1)
+    keep = Z1.dtype.type(1.0 - beta)  # beta in float64 (see ``rule_update``)
+    beta_x = Z1.dtype.type(beta)
     if rule == GD:
         shrink = 1.0 - eta * lam
         coef[0] *= shrink
@@ -238,7 +239,7 @@ def gram_general_step(G, Z0, P0, Z1, B, C, coef, dZ1, rule, eta, inv_m, lam, bet
         coef[1] -= eta * coef[3]
         for i in range(n1):
             for j in range(m):
-                c = beta * C[i, j] + (one - beta) * (inv_m * dZ1[i, j] + lam * B[i, j])
+                c = beta_x * C[i, j] + keep * (inv_m * dZ1[i, j] + lam * B[i, j])
                 C[i, j] = c
                 B[i, j] -= eta * c
     matmul_into(B, G, Z1)
@@ -300,7 +301,7 @@ def train_gram(X, Y, G, Z0, P0, Z1, S, C, coef, dims, codes, w_off, b_off, a_off
     db1 = grads[b_off[0]:b_off[0] + n1]
     dt = db1.dtype.type
     zero = dt(0)
-    lam, beta, inv_m = dt(hp[LAMBD] / m), dt(hp[BETA]), dt(1.0 / m)
+    lam, beta, inv_m = dt(hp[LAMBD] / m), hp[BETA], dt(1.0 / m)
     cost = np.nan
     for it in range(n_steps):
         A1[:, :] = Z1

@@ -47,10 +47,15 @@ def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, be
     """In place over params[lo:hi]: one step of ``rule`` (see the module docstring).
 
     vel / sq hold momentum's v or Adam's v and s (unused ones may be empty).
-    Scalars are in the dtype of params.
+    Scalars are in the dtype of params, except beta, beta1, beta2: float64, so that
+    1 - beta is formed before rounding (in float32, 1 - float32(0.999) is 1.3e-5
+    off, which no longer matches the bias correction 1 - beta2^t).
     """
     check = params[lo] * 0
-    one = params.dtype.type(1)
+    dt = params.dtype.type
+    beta, keep = dt(beta), dt(1.0 - beta)
+    beta1, keep1 = dt(beta1), dt(1.0 - beta1)
+    beta2, keep2 = dt(beta2), dt(1.0 - beta2)
     if rule == GD:
         for i in range(lo, hi):
             p = params[i] - lr * (inv_m * grads[i] + decay * params[i])
@@ -58,7 +63,7 @@ def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, be
             check += p * 0
     elif rule == MOMENTUM:
         for i in range(lo, hi):
-            v = beta * vel[i] + (one - beta) * (inv_m * grads[i] + decay * params[i])
+            v = beta * vel[i] + keep * (inv_m * grads[i] + decay * params[i])
             vel[i] = v
             p = params[i] - lr * v
             params[i] = p
@@ -66,8 +71,8 @@ def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, be
     else:
         for i in range(lo, hi):
             d = inv_m * grads[i] + decay * params[i]
-            v = beta1 * vel[i] + (one - beta1) * d
-            s = beta2 * sq[i] + (one - beta2) * (d * d)
+            v = beta1 * vel[i] + keep1 * d
+            s = beta2 * sq[i] + keep2 * (d * d)
             vel[i] = v
             sq[i] = s
             p = params[i] - lr * (v / c1) / (np.sqrt(s / c2) + eps)
