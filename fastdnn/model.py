@@ -378,8 +378,10 @@ class _Monitor:
     def after_chunk(self, iteration):
         """Record validation metrics at the record points that get a training cost too
         (not the end of the run); True asks the engine to stop."""
+        fresh = iteration != self.reached and self.engine.cursor[0] == 0  # an epoch's end
         self.reached = iteration
-        if self.validation is None or iteration % self.record_every or iteration >= self.stop:
+        if (self.validation is None or not fresh or iteration % self.record_every
+                or iteration >= self.stop):
             return False
         X_val, Y_val = self.validation
         params = self.engine.parameters()

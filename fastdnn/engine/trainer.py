@@ -7,6 +7,8 @@ full batches an epoch is one iteration; with mini-batches it is one shuffled
 pass over the examples, all of it compiled.
 """
 
+import time
+
 import numpy as np
 
 from ..kernels.training import train_full, train_gram, train_minibatch
@@ -20,6 +22,9 @@ from .workspace import Workspace
 
 #: At most this many epoch orders (int64 each) are drawn ahead per compiled call.
 ORDER_ENTRIES_PER_CALL = 1 << 22
+#: Target duration of one compiled call: Python (interrupts, checkpoints, progress)
+#: gets control back at least this often, mini-batch epochs split if need be.
+CHUNK_SECONDS = 0.25
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -80,15 +85,16 @@ class TrainingEngine:
             # examples as contiguous rows, so a batch is gathered by whole rows
             self.XT, self.YT = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
         ws = self.ws
-        mutable = [ws.params, ws.vel, ws.sq, ws.counters, ws.rng]
-        if strategy == "gram":
-            mutable = self._gram_setup() + mutable[1:]
-        self._live = mutable
-        self._saved = [[np.empty_like(a) for a in mutable] for _ in range(2)]
+        # where a mini-batch run stands inside epoch n: [next batch, running loss total]
+        self.cursor = np.zeros(2)
+        if state is not None:
+            self.cursor[:] = state.get("position", 0), state.get("partial", 0.0)
+        self._steps_per_second = None
+        self._track(self._gram_setup() if strategy == "gram" else [ws.params])
 
     # -- the Gram strategy's own state ----------------------------------------
     def _gram_setup(self):
-        """Buffers of ``train_gram``; returns the ones that change while training.
+        """Buffers of ``train_gram``; returns the parameter state that changes while training.
 
         W1 and its velocity stay in the workspace at their starting values
         W1(0), V(0) (the kernel skips them); Z0 = W1(0) X, P0 = V(0) X.
@@ -136,7 +142,41 @@ class TrainingEngine:
         if v is not None and self.strategy == "gram":
             v["dW1"] = self._gram_layer1(ws.vel)
         return {"v": v, "s": ws.parameters(ws.sq, "d") if ws.sq.size else None,
-                "t": int(ws.counters[0]), "rng": int(ws.rng[0])}
+                "t": int(ws.counters[0]), "rng": int(ws.rng[0]),
+                "position": int(self.cursor[0]), "partial": float(self.cursor[1])}
+
+    def gram_state(self):
+        """The Gram strategy's own state, raw (None for other strategies): what a checkpoint
+        needs to continue bit for bit. W1(0) and V(0) are the workspace's untouched slots."""
+        if self.strategy != "gram":
+            return None
+        ws = self.ws
+        out = {"W1_start": ws.W(1).copy(), "Z1": self.Z1.copy(), "S": self.S.copy(),
+               "coef": self.coef.copy()}
+        if ws.vel.size:
+            out["V1_start"] = ws.W(1, ws.vel).copy()
+        if self.C.size:
+            out["C"] = self.C.copy()
+        return out
+
+    def set_gram_state(self, saved):
+        """Continue a Gram run from ``gram_state()`` of a checkpoint (same data, same options)."""
+        ws, X = self.ws, self.X
+        ws.W(1)[...] = saved["W1_start"]
+        if ws.vel.size and "V1_start" in saved:
+            ws.W(1, ws.vel)[...] = saved["V1_start"]
+        # G, Z0, P0 from W1(0) and V(0), exactly as the first run made them
+        self._track(self._gram_setup())
+        for name in ("Z1", "S", "C", "coef"):
+            if name in saved:
+                getattr(self, name)[...] = saved[name]
+
+    def _track(self, parameter_state):
+        """The arrays a divergence rewind saves and restores: the parameter state (the
+        flat parameters, or the Gram strategy's) and everything else that moves."""
+        ws = self.ws
+        self._live = parameter_state + [ws.vel, ws.sq, ws.counters, ws.rng, self.cursor]
+        self._saved = [[np.empty_like(a) for a in self._live] for _ in range(2)]
 
     def _set_state(self, state):
         ws = self.ws
@@ -148,18 +188,36 @@ class TrainingEngine:
             ws.rng[0] = np.uint64(int(state["rng"]))
 
     # -- compiled calls ----------------------------------------------------------
-    def _chunk(self, first, n, record):
-        """Run epochs first .. first + n - 1; returns (cost, epochs done, stopped in a failure)."""
+    def _chunk(self, first, n, record, budget):
+        """Run at most ``budget`` steps of epochs first .. first + n - 1, from where the
+        run stands; returns (cost, epochs completed, stopped in a failure)."""
         ws, o = self.ws, self.options
         lrs = learning_rates(self.learning_rate, o.decay, o.decay_rate, o.time_interval, first, n)
         common = ws.kernel_args() + (self.rule, self.hp, ws.counters, ws.rng, lrs)
         if o.batch_size is not None:
             order = epoch_orders(self.m, o.shuffle_seed, first, n)
-            return train_minibatch(self.XT, self.YT, order, ws.xb, ws.yb, *common, ws.m, record)
+            cost, done, failed, position, partial = train_minibatch(
+                self.XT, self.YT, order, ws.xb, ws.yb, *common, ws.m, record,
+                int(self.cursor[0]), budget, self.cursor[1])
+            self.cursor[:] = position, partial
+            return cost, done, failed
         if self.strategy == "gram":
             return train_gram(self.X, self.Y, self.G, self.Z0, self.P0, self.Z1, self.S, self.C,
-                              self.coef, *common, n, record, self.plain)
-        return train_full(self.X, self.Y, *common, n, record)
+                              self.coef, *common[:-1], lrs[:n], n, record, self.plain)
+        return train_full(self.X, self.Y, *common[:-1], lrs[:n], n, record)
+
+    def _budget(self):
+        """Steps for the next compiled call: about CHUNK_SECONDS at the measured speed."""
+        if self._steps_per_second is None:
+            return 1
+        return max(1, int(self._steps_per_second * CHUNK_SECONDS))
+
+    def _steps_between(self, done, position_before):
+        """Update steps a mini-batch call made, from the epochs it completed and the cursor."""
+        per_epoch = -(-self.m // self.ws.m)
+        if done == 0:
+            return int(self.cursor[0]) - position_before
+        return per_epoch - position_before + (done - 1) * per_epoch + int(self.cursor[0])
 
     def _state_is_finite(self):
         return all(np.isfinite(a).all() for a in self._live)
@@ -173,8 +231,8 @@ class TrainingEngine:
         (bit-identical: the same orders, rates and dropout masks)."""
         for live, saved in zip(self._live, self._saved[slot]):
             live[...] = saved
-        if replay > 0:
-            self._chunk(first, replay, False)  # reruns updates that were finite before
+        if replay > 0:  # reruns updates that were finite before
+            self._chunk(first, replay, False, np.iinfo(np.int64).max)
 
     # -- the loop ------------------------------------------------------------------
     def run(self, num_iterations, record_every, start_iteration=0, on_chunk=None):
@@ -202,7 +260,19 @@ class TrainingEngine:
             n = min(record_every - it % record_every, stop - it, per_call)
             record = it % record_every == 0
             self._save(slot)
-            cost, done, failed = self._chunk(it, n, record)
+            budget = self._budget()
+            if self.options.batch_size is None:
+                n = min(n, budget)  # full batch: an epoch is one step
+            else:  # draw the orders of the epochs the budget reaches, no more
+                per_epoch = -(-self.m // self.ws.m)
+                n = min(n, -(-(int(self.cursor[0]) + budget) // per_epoch))
+            position, clock = int(self.cursor[0]), time.perf_counter()
+            cost, done, failed = self._chunk(it, n, record, budget)
+            steps = done if self.options.batch_size is None else self._steps_between(done,
+                                                                                    position)
+            elapsed = time.perf_counter() - clock
+            if steps > 0 and elapsed > 0:
+                self._steps_per_second = steps / elapsed
             if self.options.batch_size is not None:
                 new = (it, float(cost)) if record and done > 0 else None
                 in_update, diverged = failed, failed

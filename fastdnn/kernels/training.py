@@ -348,27 +348,38 @@ def train_gram(X, Y, G, Z0, P0, Z1, S, C, coef, dims, codes, w_off, b_off, a_off
 
 @njit(**JIT_OPTIONS)
 def train_minibatch(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, params, grads, acts,
-                    delta, pre, mask, vel, sq, rule, hp, counters, rng, lrs, batch_size, record):
-    """Run one epoch per row of ``order`` (n_epochs, m) in place: shuffled mini-batches.
+                    delta, pre, mask, vel, sq, rule, hp, counters, rng, lrs, batch_size, record,
+                    first_batch, max_steps, partial):
+    """Run the epochs of ``order`` (n_epochs, m) in place, at most max_steps updates.
 
     XT (m, n_0) and YT (m, n_L) hold the examples as rows (contiguous), so a
     batch is gathered row by row into xb (batch_size * n_0,) and yb
     (batch_size * n_L,) and used through transposed views (n_0, m_b), without
     copies. Epoch e takes its batches in the order order[e] (full batches of
-    ``batch_size``, then the smaller rest) with learning rate lrs[e].
-    Returns (the cost of the first epoch when ``record`` -- the sum of its
-    batches' summed losses, each with its L2 term and taken before the batch's
-    update, divided by m -- else NaN; epochs completed; whether it stopped
-    because an output or a parameter became non-finite).
+    ``batch_size``, then the smaller rest) with learning rate lrs[e]. The first
+    epoch starts at batch ``first_batch`` (one stopped part-way earlier), its
+    running loss total at ``partial``.
+    Returns (the cost of the first epoch when ``record`` and it was completed --
+    the sum of its batches' summed losses, each with its L2 term and taken
+    before the batch's update, divided by m -- else NaN; epochs completed;
+    whether it stopped because an output or a parameter became non-finite; the
+    batch the current epoch stopped at (0 after a whole epoch); its running total).
     """
     m, n_in = XT.shape
     n_out = YT.shape[1]
+    n_batches = (m + batch_size - 1) // batch_size
     keep_prob = hp[KEEP_PROB]
     cost = np.nan
+    steps = 0
+    total = partial
     for e in range(order.shape[0]):
-        total = 0.0
         rec = record and e == 0
-        for start in range(0, m, batch_size):
+        if e > 0:
+            total = 0.0
+        for k in range(first_batch if e == 0 else 0, n_batches):
+            if steps == max_steps:
+                return cost, e, False, k, total
+            start = k * batch_size
             mb = min(batch_size, m - start)
             Xb = block(xb, 0, mb, n_in)
             Yb = block(yb, 0, mb, n_out)
@@ -380,17 +391,18 @@ def train_minibatch(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, par
             loss, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre,
                                         mask, keep_prob, rng, 1, rec)
             if not finite:
-                return cost, e, True
+                return cost, e, True, k, total
             if rec:
                 total += regularised_loss(loss, params, dims, w_off, hp[LAMBD])
             backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, pre,
                           mask, keep_prob, 1)
+            steps += 1
             if not update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lrs[e], mb,
                                counters, False):
-                return cost, e, True
+                return cost, e, True, k + 1, total
         if rec:
             cost = divide(total, m)
-    return cost, order.shape[0], False
+    return cost, order.shape[0], False, 0, 0.0
 
 
 @njit(**JIT_OPTIONS)
