@@ -217,7 +217,7 @@ def test_info(capsys, model_path):
     assert "float64" in out and "learning_rate=0.05" in out and "init='scaled'" in out
     assert "iterations:       60" in out
     assert "last cost:" in out
-    assert "fastdnn %s" % fastdnn.__version__ in out and "format version 2" in out
+    assert "fastdnn %s" % fastdnn.__version__ in out and "format version 3" in out
 
 
 # --------------------------------------------------------------------------- failures

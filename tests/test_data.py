@@ -5,7 +5,9 @@ import h5py
 import numpy as np
 import pytest
 
+import fastdnn.io.data as data_module
 from fastdnn.io.data import (
+    DataFileError,
     Dataset,
     load_builtin,
     load_dataset,
@@ -189,23 +191,23 @@ def test_missing_file(tmp_path):
 
 
 def test_directory_is_not_a_file(tmp_path):
-    with pytest.raises(ValueError, match="directory"):
+    with pytest.raises(DataFileError, match="directory"):
         load_hdf5(tmp_path, "x", "y")
 
 
 def test_random_bytes_not_hdf5(tmp_path):
     p = tmp_path / "junk.h5"
     p.write_bytes(np.random.default_rng(0).bytes(4096))
-    with pytest.raises(ValueError, match="junk.h5.*not a readable HDF5 file"):
+    with pytest.raises(DataFileError, match="junk.h5.*not a readable HDF5 file"):
         load_dataset(p)
-    with pytest.raises(ValueError, match="not a readable HDF5 file"):
+    with pytest.raises(DataFileError, match="not a readable HDF5 file"):
         load_hdf5(p, "x", "y")
 
 
 def test_empty_file_not_hdf5(tmp_path):
     p = tmp_path / "empty.h5"
     p.write_bytes(b"")
-    with pytest.raises(ValueError, match="not a readable HDF5 file"):
+    with pytest.raises(DataFileError, match="not a readable HDF5 file"):
         load_dataset(p)
 
 
@@ -214,19 +216,19 @@ def test_truncated_file(tmp_path):
     write_course_file(p, _images(m=40, h=16, w=16), _labels(40))
     data = p.read_bytes()
     p.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match="t.h5.*not a readable HDF5 file"):
+    with pytest.raises(DataFileError, match="t.h5.*not a readable HDF5 file"):
         load_dataset(p)
 
 
 def test_missing_key_lists_available(tmp_path):
     p = _write(tmp_path / "k.h5", images=_images(), labels=_labels())
-    with pytest.raises(ValueError, match=r"k\.h5.*'pixels' not found.*\['images', 'labels'\]"):
+    with pytest.raises(DataFileError, match=r"k\.h5.*'pixels' not found.*\['images', 'labels'\]"):
         load_hdf5(p, "pixels", "labels")
-    with pytest.raises(ValueError, match="'targets' not found"):
+    with pytest.raises(DataFileError, match="'targets' not found"):
         load_hdf5(p, "images", "targets")
-    with pytest.raises(ValueError, match="train_set_x.*test_set_x.*images"):
+    with pytest.raises(DataFileError, match="train_set_x.*test_set_x.*images"):
         load_dataset(p)
-    with pytest.raises(ValueError, match="'cls' not found"):
+    with pytest.raises(DataFileError, match="'cls' not found"):
         load_hdf5(p, "images", "labels", classes_key="cls")
 
 
@@ -234,16 +236,16 @@ def test_key_is_group(tmp_path):
     with h5py.File(tmp_path / "g.h5", "w") as f:
         f.create_dataset("g/x", data=_images())
         f.create_dataset("y", data=_labels())
-    with pytest.raises(ValueError, match="'g' is a group"):
+    with pytest.raises(DataFileError, match="'g' is a group"):
         load_hdf5(tmp_path / "g.h5", "g", "y")
 
 
 def test_example_count_mismatch(tmp_path):
     p = _write(tmp_path / "m.h5", train_set_x=_images(m=6), train_set_y=_labels(5))
-    with pytest.raises(ValueError, match="6 examples.*'train_set_y' have 5"):
+    with pytest.raises(DataFileError, match="6 examples.*'train_set_y' have 5"):
         load_dataset(p)
     p2 = _write(tmp_path / "m2.h5", x=np.zeros((4, 6)), y=_labels(5))
-    with pytest.raises(ValueError, match="6 examples"):
+    with pytest.raises(DataFileError, match="6 examples"):
         load_hdf5(p2, "x", "y", examples_axis=-1)
 
 
@@ -251,40 +253,40 @@ def test_example_count_mismatch(tmp_path):
                                  np.array([0, 0.5, 0, 1, 1, 0]), np.array([0, np.nan, 0, 1, 1, 0])])
 def test_labels_outside_01(tmp_path, bad):
     p = _write(tmp_path / "l.h5", train_set_x=_images(), train_set_y=bad)
-    with pytest.raises(ValueError, match="must be 0 or 1"):
+    with pytest.raises(DataFileError, match="must be 0 or 1"):
         load_dataset(p)
 
 
 def test_labels_wrong_shape(tmp_path):
     p = _write(tmp_path / "l.h5", x=_images(), y=np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"shape \(m,\) or \(1, m\), got \(2, 3\)"):
+    with pytest.raises(DataFileError, match=r"shape \(m,\) or \(1, m\), got \(2, 3\)"):
         load_hdf5(p, "x", "y")
 
 
 def test_labels_not_numeric(tmp_path):
     p = _write(tmp_path / "l.h5", x=_images(), y=np.array([b"a"] * 6))
-    with pytest.raises(ValueError, match="numeric"):
+    with pytest.raises(DataFileError, match="numeric"):
         load_hdf5(p, "x", "y")
 
 
 def test_empty_data(tmp_path):
     p = _write(tmp_path / "e.h5", train_set_x=np.zeros((0, 4, 4, 3), np.uint8),
                train_set_y=np.zeros((0,), np.int64))
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(DataFileError, match="empty"):
         load_dataset(p)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(DataFileError, match="empty"):
         load_hdf5(p, "train_set_x", "train_set_y")
 
 
 def test_x_not_numeric(tmp_path):
     p = _write(tmp_path / "s.h5", x=np.array([[b"ab", b"cd"]] * 3), y=np.array([0, 1, 0]))
-    with pytest.raises(ValueError, match="numeric.*dtype"):
+    with pytest.raises(DataFileError, match="numeric.*dtype"):
         load_hdf5(p, "x", "y")
 
 
 def test_x_one_dimensional(tmp_path):
     p = _write(tmp_path / "s.h5", x=np.zeros(3), y=np.array([0, 1, 0]))
-    with pytest.raises(ValueError, match="at least 2 dimensions"):
+    with pytest.raises(DataFileError, match="at least 2 dimensions"):
         load_hdf5(p, "x", "y")
 
 
@@ -293,21 +295,105 @@ def test_x_nonfinite(tmp_path, bad):
     x = np.zeros((3, 4))
     x[1, 2] = bad
     p = _write(tmp_path / "s.h5", x=x, y=np.array([0, 1, 0]))
-    with pytest.raises(ValueError, match="NaN or inf"):
+    with pytest.raises(DataFileError, match="NaN or inf"):
         load_hdf5(p, "x", "y")
 
 
 def test_course_layout_rejects_float_pixels(tmp_path):
     p = _write(tmp_path / "f.h5", train_set_x=np.zeros((6, 2, 2, 3)), train_set_y=_labels())
-    with pytest.raises(ValueError, match="integer pixels"):
+    with pytest.raises(DataFileError, match="integer pixels"):
         load_dataset(p)
 
 
 def test_bad_class_list(tmp_path):
     p = _write(tmp_path / "c.h5", train_set_x=_images(), train_set_y=_labels(),
                list_classes=np.array([b"a", b"b", b"c"]))
-    with pytest.raises(ValueError, match="2 class names"):
+    with pytest.raises(DataFileError, match="2 class names"):
         load_dataset(p)
+
+
+def test_data_file_error_is_a_value_error():
+    import fastdnn.io
+
+    assert issubclass(DataFileError, ValueError) and fastdnn.io.DataFileError is DataFileError
+
+
+def test_bad_arguments_stay_plain_value_errors(tmp_path):
+    p = tmp_path / "c.h5"
+    write_course_file(p, _images(), _labels())
+    for call in (lambda: load_dataset(p, split="dev"),
+                 lambda: load_hdf5(p, "train_set_x", "train_set_y", examples_axis=1),
+                 lambda: load_hdf5(p, "train_set_x", "train_set_y", examples_axis="0"),
+                 lambda: load_hdf5(p, "train_set_x", "train_set_y", scale="x")):
+        with pytest.raises(ValueError) as info:
+            call()
+        assert not isinstance(info.value, DataFileError)
+
+
+def _unallocated(path, key, shape, dtype="u1", **kw):
+    with h5py.File(path, "w") as f:
+        f.create_dataset(key, shape=shape, dtype=dtype, **kw)
+        f.create_dataset("train_set_y", data=np.zeros(shape[0], np.int64) if shape[0] < 10 ** 6
+                         else np.zeros(3, np.int64))
+    return path
+
+
+def test_absurd_declared_size_refused_before_reading(tmp_path, monkeypatch):
+    p = _unallocated(tmp_path / "huge.h5", "train_set_x", (10 ** 9, 64, 64, 3),
+                     chunks=(1, 64, 64, 3), compression="gzip")
+    with pytest.raises(DataFileError, match=r"huge\.h5.*'train_set_x' declares shape "
+                                            r"\(1000000000, 64, 64, 3\).*MAX_DATASET_BYTES"):
+        load_dataset(p)
+    with pytest.raises(DataFileError, match="MAX_DATASET_BYTES"):
+        load_hdf5(p, "train_set_x", "train_set_y")
+    monkeypatch.setattr(data_module, "MAX_DATASET_BYTES", 1000)
+    q = tmp_path / "c.h5"
+    write_course_file(q, _images(m=6), _labels(6))      # 360 values each, 2880 as float64
+    with pytest.raises(DataFileError, match="declares shape \\(6, 4, 5, 3\\).*limit"):
+        load_dataset(q)
+
+
+def test_never_written_and_truncated_datasets(tmp_path):
+    p = _unallocated(tmp_path / "nw.h5", "train_set_x", (6, 4, 5, 3))
+    with pytest.raises(DataFileError, match="declares 360 bytes .* but stores 0"):
+        load_dataset(p)
+    q = tmp_path / "t.h5"
+    write_course_file(q, _images(m=40, h=16, w=16), _labels(40))
+    with h5py.File(q, "r") as f:
+        end = f["train_set_x"].id.get_offset() + f["train_set_x"].id.get_storage_size()
+    data = q.read_bytes()
+    assert end > len(data) - 1000           # the pixels lie near the end of the file
+    q.write_bytes(data[:end - 10])
+    with pytest.raises(DataFileError, match=r"t\.h5"):
+        load_dataset(q)
+
+
+def test_wrong_dtypes_refused_from_metadata(tmp_path):
+    p = _write(tmp_path / "s.h5", train_set_x=np.array([[b"ab", b"cd"]] * 3),
+               train_set_y=np.array([0, 1, 0]))
+    with pytest.raises(DataFileError, match="must be numeric, got dtype"):
+        load_dataset(p)
+    p = _write(tmp_path / "c.h5", train_set_x=np.zeros((3, 2, 2), np.complex64),
+               train_set_y=np.array([0, 1, 0]))
+    with pytest.raises(DataFileError, match="must be numeric"):
+        load_dataset(p)
+    cmp = np.zeros(3, dtype=[("a", "i4"), ("b", "f8")])
+    p = _write(tmp_path / "y.h5", train_set_x=_images(m=3), train_set_y=cmp)
+    with pytest.raises(DataFileError, match="labels 'train_set_y' must be numeric"):
+        load_dataset(p)
+    p = _write(tmp_path / "l.h5", train_set_x=_images(), train_set_y=_labels(),
+               list_classes=np.array([b"a", b"b", b"c"]))
+    with pytest.raises(DataFileError, match="must list 2 class names, got 3"):
+        load_dataset(p)
+
+
+def test_external_link_not_followed(tmp_path):
+    write_course_file(tmp_path / "other.h5", _images(), _labels())
+    with h5py.File(tmp_path / "l.h5", "w") as f:
+        f["train_set_x"] = h5py.ExternalLink(str(tmp_path / "other.h5"), "train_set_x")
+        f["train_set_y"] = _labels()
+    with pytest.raises(DataFileError, match="external link"):
+        load_dataset(tmp_path / "l.h5")
 
 
 def test_write_course_file_validates(tmp_path):

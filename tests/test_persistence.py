@@ -152,6 +152,10 @@ def test_load_damaged_model(tmp_path, data):
     _model(train).fit(train.X, train.Y, 5).save(path)
     with h5py.File(path, "a") as f:
         del f["parameters/W2"]
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        load_model(path)
+    from fastdnn.io.model_file import seal_model_file
+    seal_model_file(path)
     with pytest.raises(ValueError, match="W2"):
         load_model(path)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fastdnn import DeepNeuralNetwork, load_model
-from fastdnn.io.model_file import FORMAT_NAME, FORMAT_VERSION, load_model_file
+from fastdnn.io.model_file import FORMAT_NAME, FORMAT_VERSION, load_model_file, seal_model_file
 from fastdnn.persistence import HYPERPARAMETERS
 
 M = 30
@@ -132,7 +132,7 @@ def test_optimizer_state_is_stored_losslessly(tmp_path):
     model.optimizer_state_["rng"] = 2 ** 64 - 1                 # the largest uint64
     model.save(tmp_path / "m.h5")
     with h5py.File(tmp_path / "m.h5", "r") as f:
-        assert int(f.attrs["format_version"]) == FORMAT_VERSION == 2
+        assert int(f.attrs["format_version"]) == FORMAT_VERSION == 3
         g = f["optimizer"]
         assert g.attrs["rng"].dtype == np.uint64 and int(g.attrs["rng"]) == 2 ** 64 - 1
         assert int(g.attrs["t"]) == model.optimizer_state_["t"] == 3 * 4    # 4 batches/epoch
@@ -288,7 +288,8 @@ def test_version_1_file_loads_predicts_and_resumes_exactly(tmp_path, dtype):
                         "activations"):
             assert getattr(loaded, name) == defaults[name], name
     assert loaded.activations == ["relu", "relu", "sigmoid"] == loaded.activations_
-    assert loaded.optimizer_state_ == {"v": None, "s": None, "t": 0, "rng": 0}
+    assert loaded.optimizer_state_ == {"v": None, "s": None, "t": 0, "rng": 0, "position": 0,
+                                       "partial": 0.0}
     assert not hasattr(loaded, "val_costs_")
     _assert_params_equal(loaded.parameters_, part.parameters_)
     assert loaded.costs_ == part.costs_ and loaded.cost_iterations_ == [0, 5, 10]
@@ -301,7 +302,7 @@ def test_version_1_file_loads_predicts_and_resumes_exactly(tmp_path, dtype):
 
     loaded.save(tmp_path / "v2.h5")                 # a version-1 model saves as version 2
     again = load_model(tmp_path / "v2.h5")
-    assert load_model_file(tmp_path / "v2.h5")["format_version"] == 2
+    assert load_model_file(tmp_path / "v2.h5")["format_version"] == 3
     _assert_same_run(again, full)
 
 
@@ -327,6 +328,7 @@ def adam_file(tmp_path):
 def _edit(path, change):
     with h5py.File(path, "a") as f:
         change(f)
+    seal_model_file(path)       # a deliberate edit: reseal, so the contents are checked
 
 
 def _replace(name, value):
@@ -416,8 +418,8 @@ def test_malformed_version_2_file(adam_file, change, message):
 
 
 def test_newer_version_asks_for_an_upgrade(adam_file):
-    _edit(adam_file, _set_attr("/", "format_version", 3))
-    with pytest.raises(ValueError, match=r"adam\.h5.*format version 3.*reads format version 2 "
+    _edit(adam_file, _set_attr("/", "format_version", 4))
+    with pytest.raises(ValueError, match=r"adam\.h5.*format version 4.*reads format version 3 "
                                          r"or older; upgrade fastdnn"):
         load_model(adam_file)
 

@@ -284,7 +284,7 @@ def test_info_of_a_version_2_file(capsys, tmp_path, files):
     assert "epochs:           2" in out
     assert "t=8 update steps, moments stored: v (first moments), s (second moments)" in out
     assert "validation:       2 of 2 record points" in out and "best at epoch" in out
-    assert "model format version 2" in out
+    assert "model format version 3" in out
 
 
 # --------------------------------------------------------------------------- failures
@@ -370,5 +370,5 @@ def test_resume_with_other_data_is_refused(capsys, tmp_path, files, saved):
 def test_saved_v2_file_has_the_optimizer_group(capsys, tmp_path, files):
     _train(capsys, files, tmp_path / "m.h5", "--iterations", 3, "--optimizer", "momentum")
     with h5py.File(tmp_path / "m.h5", "r") as f:
-        assert int(f.attrs["format_version"]) == 2
+        assert int(f.attrs["format_version"]) == 3
         assert sorted(f["optimizer"]) == ["v"] and int(f["optimizer"].attrs["t"]) == 0
