@@ -14,11 +14,14 @@ __version__ = "0.2.0"
 _LAZY = {
     "DeepNeuralNetwork": ("fastdnn.model", "DeepNeuralNetwork"),
     "TrainingDivergedError": ("fastdnn.engine", "TrainingDivergedError"),
+    "TrainingInterrupted": ("fastdnn.model", "TrainingInterrupted"),
     "load_model": ("fastdnn.persistence", "load_model"),
     "load_dataset": ("fastdnn.io.data", "load_dataset"),
     "load_hdf5": ("fastdnn.io.data", "load_hdf5"),
     "load_builtin": ("fastdnn.io.data", "load_builtin"),
     "gradient_check": ("fastdnn.gradcheck", "gradient_check"),
+    "ModelFileError": ("fastdnn.io.model_file", "ModelFileError"),
+    "DataFileError": ("fastdnn.io.data", "DataFileError"),
 }
 
 __all__ = ["__version__", *_LAZY]

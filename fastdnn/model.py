@@ -1,8 +1,12 @@
 """``DeepNeuralNetwork``: the easy-to-use model class over the training engine."""
 
+import signal
+import threading
+
 import numpy as np
 
 from . import validation as v
+from .checkpoint import RunPlan, parse_every
 from .engine import TrainingDivergedError, TrainingEngine
 from .engine.options import TrainingOptions
 from .engine.strategy import check_strategy
@@ -163,7 +167,8 @@ class DeepNeuralNetwork:
     # -- training ------------------------------------------------------------
     def fit(self, X, Y, num_iterations=None, *, num_epochs=None, initial_parameters=None,
             record_every=100, verbose=False, warm_start=False, callback=None,
-            validation_data=None, early_stopping=False, patience=10):
+            validation_data=None, early_stopping=False, patience=10, checkpoint=None,
+            checkpoint_every=100, resume=None):
         """Train; returns self.
 
         num_iterations / num_epochs: how many iterations (full batch) or epochs
@@ -176,77 +181,165 @@ class DeepNeuralNetwork:
             fit(n + k) computes.
         verbose: progress bar with the current cost (quiet when not on a terminal).
         callback: ``callback(iteration, cost)`` called as each cost is recorded
-            (from Python, between compiled chunks of record_every epochs).
+            (from Python, between compiled calls of about a quarter second).
         validation_data: (X_val, Y_val): the validation cost (mean loss without
             dropout or the L2 term) and score are recorded with each cost, from
             the same parameters.
         early_stopping: stop when the validation cost has not improved for
             ``patience`` record points, and keep the best parameters
             (``best_iteration_``). Needs validation_data.
+        checkpoint: a path; every ``checkpoint_every`` epochs (an int) or seconds
+            (a string such as "30s") and at the end, the run is written there
+            atomically (a model file plus what continues the run mid-way: see
+            ``fastdnn.checkpoint``).
+        resume: a checkpoint path: continue that run (its hyper-parameters, data
+            order, optimiser, generator, position in the epoch, strategy and
+            planned length) on the same X, Y (and validation data), to the same
+            bits as if it had never stopped. Checkpoints go on to the same path.
+        Ctrl-C (SIGINT) stops at the end of the current compiled call (well under
+        a second), keeps the consistent state reached (and writes the checkpoint),
+        then raises ``fastdnn.TrainingInterrupted``; a second Ctrl-C stops at once.
         If the run diverges (NaN/inf), the model keeps the last finite parameters
         and the costs recorded so far, then ``TrainingDivergedError`` is raised.
         """
+        if resume is not None:
+            return self._resume(X, Y, resume, num_iterations, num_epochs, initial_parameters,
+                                warm_start, verbose, callback, validation_data, checkpoint)
         dims, dtype, acts, opts = self._checked_config()
         n = self._checked_length(num_iterations, num_epochs)
         record_every = v.check_positive("record_every", record_every, integer=True)
         patience = v.check_positive("patience", patience, integer=True)
+        every = None if checkpoint is None else parse_every(checkpoint_every)
         X, Y = v.check_targets(X, Y, dims, dtype, acts[-1])
         validation = self._checked_validation(validation_data, early_stopping, dims, dtype, acts)
-        state = None
+        run = None if checkpoint is None else RunPlan(
+            path=checkpoint, every=every, record_every=record_every,
+            early_stopping=bool(early_stopping), patience=patience)
         if warm_start and initial_parameters is None and hasattr(self, "parameters_"):
-            params, start = self.parameters_, self.n_iter_
-            state = getattr(self, "optimizer_state_", None)
-            # after a divergence the cost of iteration n_iter_ may be recorded already
-            earlier = [k for k, i in enumerate(self.cost_iterations_) if i < start]
-            history = {name: [_padded(getattr(self, name, []), len(self.cost_iterations_))[k]
-                              for k in earlier]
-                       for name in ("costs_", "cost_iterations_", "val_costs_", "val_scores_")}
-        else:
-            params = (initial_parameters if initial_parameters is not None
-                      else initialize(dims, self.init, self.random_state))
-            start = 0
-            history = {"costs_": [], "cost_iterations_": [], "val_costs_": [], "val_scores_": []}
-        params = v.check_parameters(params, dims, dtype,
-                                    "initial_parameters" if initial_parameters is not None
-                                    else "parameters")
-        engine = TrainingEngine(X, Y, params, dims, acts, self.learning_rate, self.strategy,
+            return self._train(X, Y, validation, n, record_every, early_stopping, patience,
+                               verbose, callback, run, continuing=True)
+        params = (initial_parameters if initial_parameters is not None
+                  else initialize(dims, self.init, self.random_state))
+        self.parameters_ = v.check_parameters(params, dims, dtype, "initial_parameters"
+                                              if initial_parameters is not None else "parameters")
+        for name in ("optimizer_state_", "val_costs_", "val_scores_", "best_iteration_"):
+            self.__dict__.pop(name, None)
+        self.n_iter_, self.costs_, self.cost_iterations_ = 0, [], []
+        return self._train(X, Y, validation, n, record_every, early_stopping, patience, verbose,
+                           callback, run, continuing=False)
+
+    def _resume(self, X, Y, path, num_iterations, num_epochs, initial_parameters, warm_start,
+                verbose, callback, validation_data, checkpoint):
+        """fit(resume=path): the checkpointed run, continued on the same data."""
+        from .checkpoint import read_checkpoint
+
+        if num_iterations is not None or num_epochs is not None or initial_parameters is not None:
+            raise ValueError("resume continues the checkpointed run to its planned end: give no "
+                             "num_iterations, num_epochs or initial_parameters with it")
+        saved, run = read_checkpoint(path)
+        self.__dict__.clear()
+        self.__dict__.update(saved.__dict__)      # its hyper-parameters and state
+        dims, dtype, acts, _ = self._checked_config()
+        X, Y = v.check_targets(X, Y, dims, dtype, acts[-1])
+        validation = self._checked_validation(validation_data, run.early_stopping, dims, dtype,
+                                              acts)
+        run.check_data(path, X, Y, validation)
+        if checkpoint is not None:
+            run.path = checkpoint
+        remaining = run.target - self.n_iter_
+        if remaining <= 0:
+            return self
+        return self._train(X, Y, validation, remaining, run.record_every, run.early_stopping,
+                           run.patience, verbose, callback, run, continuing=True)
+
+    def _train(self, X, Y, validation, n, record_every, early_stopping, patience, verbose,
+               callback, run, continuing):
+        """Train n more epochs from the model's parameters_ (and state when continuing)."""
+        dims, dtype, acts, opts = self._checked_config()
+        start = self.n_iter_
+        params = v.check_parameters(self.parameters_, dims, dtype, "parameters")
+        # after a divergence the cost of iteration n_iter_ may be recorded already
+        earlier = [k for k, i in enumerate(self.cost_iterations_) if i < start]
+        history = {name: [_padded(getattr(self, name, []), len(self.cost_iterations_))[k]
+                          for k in earlier]
+                   for name in ("costs_", "cost_iterations_", "val_costs_", "val_scores_")}
+        strategy = self.strategy if run is None or run.strategy is None else run.strategy
+        if run is not None and run.gram is not None:
+            params = dict(params, W1=run.gram["W1_start"])  # the Gram strategy's raw W1(0)
+        engine = TrainingEngine(X, Y, params, dims, acts, self.learning_rate, strategy,
                                 planned_iterations=n, n_threads=self.n_threads, options=opts,
-                                state=state)
+                                state=getattr(self, "optimizer_state_", None) if continuing
+                                else None)
+        if run is not None and run.gram is not None:
+            engine.set_gram_state(run.gram)
         self.layer_dims_, self.activations_, self.dtype_ = dims, acts, dtype
         monitor = _Monitor(self, engine, validation, record_every, early_stopping, patience,
-                           history, start + n)
+                           history, start + n, None if run is None else run.best)
         progress = _progress_bar(n, start, verbose)
+        recorded = []
+        if run is not None:
+            run.begin(engine, start + n, X, Y, validation)
+
+        def absorb(iteration, restore_best=False):
+            self._absorb(engine, history, recorded, monitor, iteration, validation, restore_best)
 
         def on_chunk(iteration, record):
+            if record is not None:
+                recorded.append(record)
             if progress is not None:
                 progress(iteration, record)
             if callback is not None and record is not None:
                 callback(*record)
-            return monitor.after_chunk(iteration)
+            stop = monitor.after_chunk(iteration)
+            if run is not None and run.due(iteration, engine):
+                absorb(iteration)
+                run.write(self, engine, monitor)
+            return stop or interrupt.requested
 
         monitor.after_chunk(start)
-        try:
-            recorded = engine.run(n, record_every, start, on_chunk)
-            diverged = None
-        except TrainingDivergedError as err:
-            recorded, diverged = err.recorded, err
-        finally:
-            if progress is not None:
-                progress.close()
+        diverged = None
+        with _InterruptRequest() as interrupt:
+            try:
+                engine.run(n, record_every, start, on_chunk)
+            except TrainingDivergedError as err:
+                diverged = err
+                recorded[:] = err.recorded
+            finally:
+                if progress is not None:
+                    progress.close()
+        ended = diverged is None and (not interrupt.requested or monitor.stopped
+                                      or monitor.reached >= start + n)
+        if run is not None and diverged is None:  # the run's own state, best kept apart
+            absorb(monitor.reached)
+            run.write(self, engine, monitor)
+        absorb(diverged.iteration if diverged else monitor.reached, restore_best=ended)
+        if diverged:
+            raise diverged
+        if interrupt.requested and monitor.reached < start + n and not monitor.stopped:
+            position = self.optimizer_state_.get("position", 0)
+            raise TrainingInterrupted(
+                "training interrupted by Ctrl-C after %s %d%s of %d; the model keeps that "
+                "state%s" % ("epoch" if opts.batch_size else "iteration", self.n_iter_,
+                             " (and batch %d of the next)" % position if position else "",
+                             start + n, "" if run is None else
+                             " and the checkpoint %r has it" % str(run.path)),
+                iteration=self.n_iter_)
+        return self
+
+    def _absorb(self, engine, history, recorded, monitor, iteration, validation, restore_best):
+        """The fitted attributes from the engine's state after ``iteration`` epochs (and,
+        when the run ended with early stopping, its best parameters)."""
         self.parameters_ = engine.parameters()
         self.optimizer_state_ = engine.optimizer_state()
         self.cost_iterations_ = history["cost_iterations_"] + [i for i, _ in recorded]
         self.costs_ = history["costs_"] + [c for _, c in recorded]
-        self.n_iter_ = diverged.iteration if diverged else monitor.reached
+        self.n_iter_ = iteration
         self.strategy_ = engine.strategy
         if validation is not None:
             kept = len(recorded)
             self.val_costs_ = history["val_costs_"] + monitor.costs[:kept]
             self.val_scores_ = history["val_scores_"] + monitor.scores[:kept]
-            monitor.finish(diverged is not None)
-        if diverged:
-            raise diverged
-        return self
+            monitor.finish(restore_best)
 
     @staticmethod
     def _checked_length(num_iterations, num_epochs):
@@ -364,16 +457,18 @@ class _Monitor:
     """Validation scores at record points and early stopping, between compiled chunks."""
 
     def __init__(self, model, engine, validation, record_every, early_stopping, patience,
-                 history, stop):
+                 history, stop, best=None):
         self.model, self.engine, self.validation = model, engine, validation
         self.record_every, self.early_stopping, self.patience = record_every, early_stopping, patience
         self.costs, self.scores = [], []
-        # (cost, iteration, parameters): the best of earlier fits counts too (its
-        # parameters are gone, so early stopping can only go back within this fit)
+        # the validation costs of earlier fits count for patience and the best too;
+        # their parameters are kept only by a checkpoint (``best``), so without one
+        # early stopping can only go back within this fit
+        self.earlier = [c for c in history["val_costs_"] if c is not None]
         earlier = [(c, i) for c, i in zip(history["val_costs_"], history["cost_iterations_"])
                    if c is not None]
-        self.best = min(earlier, default=(np.inf, None)) + (None,)
-        self.reached, self.stop = None, stop
+        self.best = best if best is not None else min(earlier, default=(np.inf, None)) + (None,)
+        self.reached, self.stop, self.stopped = None, stop, False
 
     def after_chunk(self, iteration):
         """Record validation metrics at the record points that get a training cost too
@@ -392,16 +487,50 @@ class _Monitor:
         self.scores.append(_score(out, A, Y_val))
         if cost < self.best[0]:
             self.best = (cost, iteration, params)
-        recent = len(self.costs) - 1 - self.costs.index(min(self.costs))
-        return self.early_stopping and recent >= self.patience
+        seen = self.earlier + self.costs
+        recent = len(seen) - 1 - seen.index(min(seen))
+        self.stopped = self.early_stopping and recent >= self.patience
+        return self.stopped
 
-    def finish(self, diverged):
-        """``best_iteration_`` over the model's life; early stopping keeps its parameters
-        (not after a divergence, which keeps the last finite ones, as documented)."""
+    def finish(self, restore):
+        """``best_iteration_`` over the model's life; with early stopping and ``restore``
+        (the run ended: not diverged, which keeps the last finite parameters as
+        documented, nor interrupted half-way) the best parameters."""
         if self.best[1] is not None:
             self.model.best_iteration_ = self.best[1]
-        if self.early_stopping and self.best[2] is not None and not diverged:
+        if self.early_stopping and self.best[2] is not None and restore:
             self.model.parameters_ = self.best[2]
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """fit stopped at a safe point after Ctrl-C; the model keeps the state it reached."""
+
+    def __init__(self, message, iteration):
+        super().__init__(message)
+        self.iteration = iteration
+
+
+class _InterruptRequest:
+    """Within the block, a first Ctrl-C only sets ``requested`` (the training loop stops
+    at its next safe point, between compiled calls); a second one interrupts at once.
+    Outside the main thread signals cannot be caught, and nothing changes."""
+
+    def __enter__(self):
+        self.requested = False
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
 
 
 def _progress_bar(total, start, verbose):

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .engine.rng import new_state
-from .io.model_file import load_model_file, save_model_file
+from .io.model_file import ModelFileError, load_model_file, save_model_file
 from .model import DeepNeuralNetwork
 
 #: Every constructor argument of DeepNeuralNetwork but layer_dims and dtype (stored
@@ -77,7 +77,19 @@ def _validation_to_save(model):
     return curves
 
 
-def save_model(model, path):
+def _checkpoint_to_save(model, extra):
+    """The /checkpoint entries: where a run stands inside an epoch (when not at its start),
+    plus ``extra`` (a checkpoint's run state, ``fastdnn.checkpoint``); None if empty."""
+    state = getattr(model, "optimizer_state_", None) or {}
+    out = {}
+    if state.get("position"):
+        out["position"] = int(state["position"])
+        out["partial"] = float(state.get("partial", 0.0))
+    out.update(extra or {})
+    return out or None
+
+
+def save_model(model, path, checkpoint=None):
     """Write a fitted model: dims, activations, dtype, every hyper-parameter, parameters,
     costs, optimizer state and (when fitted with validation data) the validation curves."""
     from . import __version__
@@ -96,6 +108,7 @@ def save_model(model, path):
         "fastdnn_version": __version__,
         "optimizer_state": _state_to_save(model),
         "validation": _validation_to_save(model),
+        "checkpoint": _checkpoint_to_save(model, checkpoint),
     })
 
 
@@ -118,11 +131,11 @@ def load_model(path):
     try:
         dims, _, acts, _ = model._checked_config()
     except (TypeError, ValueError) as err:
-        raise ValueError("%s: invalid hyper-parameters in the model file: %s"
-                         % (where, err)) from None
+        raise ModelFileError("%s: invalid hyper-parameters in the model file: %s"
+                             % (where, err)) from None
     if list(acts) != list(p["activations"]):
-        raise ValueError("%s: the hyper-parameters give the activations %s but the file "
-                         "records %s" % (where, list(acts), list(p["activations"])))
+        raise ModelFileError("%s: the hyper-parameters give the activations %s but the file "
+                             "records %s" % (where, list(acts), list(p["activations"])))
     model.layer_dims_, model.activations_ = list(dims), list(p["activations"])
     model.dtype_ = np.dtype(p["dtype"])
     model.parameters_ = {k: np.asarray(a) for k, a in p["parameters"].items()}
@@ -138,6 +151,11 @@ def load_model(path):
             "v": None if state["v"] is None else {k: np.asarray(a) for k, a in state["v"].items()},
             "s": None if state["s"] is None else {k: np.asarray(a) for k, a in state["s"].items()},
             "t": int(state["t"]), "rng": int(state["rng"])}
+    cp = dict(p.get("checkpoint") or {})
+    model.optimizer_state_["position"] = int(cp.pop("position", 0))
+    model.optimizer_state_["partial"] = float(cp.pop("partial", 0.0))
+    if cp:
+        model._checkpoint = cp          # a run to resume (fastdnn.checkpoint.read_checkpoint)
     val = p["validation"]
     if val is not None:
         model.val_costs_ = [None if math.isnan(c) else float(c) for c in val["costs"]]
