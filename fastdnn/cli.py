@@ -7,13 +7,23 @@
 
 ``fastdnn train`` also sets every option of ``DeepNeuralNetwork`` (output,
 hidden activations, optimizer, mini-batches, L2, dropout, learning-rate decay,
-seeds), holds out validation data (with early stopping) and continues a saved
-model exactly (``--resume MODEL``).
+seeds), holds out validation data (with early stopping), continues a saved
+model exactly (``--resume MODEL``), and writes checkpoints of its run
+(``--checkpoint CK``, every ``--checkpoint-every`` N iterations or N seconds "Ns")
+that ``--resume CK`` continues to the end the run planned, to the same bits.
+
+Before training, ``train`` compiles the kernels the run will use (or loads them
+from Numba's disk cache) on a few examples and says which it did and how long
+it took ("compiling kernels, first run only ..."), so that the training time it
+reports is the training's own.
 
 Errors print one line ``fastdnn: error: <message>`` on stderr and exit with 2
 (usage errors) or 1 (runtime errors: missing or corrupt files, shape mismatches,
-a diverging run). Importing this module is cheap: numpy, h5py, numba and
-matplotlib load only when a command needs them.
+a diverging run). Ctrl-C during training stops at the next safe point (well under
+a second), saves the model to --out (and the checkpoint), prints one line with
+the command that continues the run, and exits with 130; a second Ctrl-C, or one
+outside training, exits with 130 at once. Importing this module is cheap: numpy,
+h5py, numba and matplotlib load only when a command needs them.
 """
 
 import argparse
@@ -32,6 +42,17 @@ FILE_LEARNING_RATE = 0.0075
 BUILTIN_LEARNING_RATE = 0.05
 DEFAULT_HIDDEN = (20, 7, 5)
 DEFAULT_ITERATIONS = 2500
+DEFAULT_RECORD_EVERY = 100
+#: --checkpoint-every's default: by time, so that tiny fast runs do not spend their time
+#: writing files and long ones lose at most this much work to a crash.
+DEFAULT_CHECKPOINT_EVERY = "30s"
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
+#: The warm-up before training trains the run's configuration on this many examples.
+WARMUP_EXAMPLES = 8
+#: Without a cache index to go by, the "compiling kernels" line appears when the
+#: warm-up has taken this long (loading cached kernels takes well under a second).
+WARMUP_NOTICE_SECONDS = 2.0
 BUILTIN = "builtin"
 #: ``--validation test``: validate on the test data (second DATA file or built-in test split).
 TEST = "test"
@@ -135,6 +156,21 @@ def _fraction(low_open, high_closed):
     return parse
 
 
+def _every(text):
+    """--checkpoint-every: 'N' -> N (epochs), 'Ns' -> 'Ns' (seconds), as fit takes them."""
+    from .checkpoint import parse_every
+
+    text = text.strip()
+    value = int(text) if text.isdigit() else text
+    try:
+        parse_every(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "%r is not a number of iterations (epochs) >= 1 or of seconds such as 30s"
+            % text) from None
+    return value
+
+
 def _hidden_activation(text):
     """'tanh' -> 'tanh' (every hidden layer); 'relu,tanh' -> ['relu', 'tanh'] (one per layer)."""
     names = [part.strip() for part in text.split(",")]
@@ -215,8 +251,9 @@ def build_parser():
                    help="working precision (default: float64)")
     t.add_argument("--strategy", choices=("auto", "direct", "gram"), default=None,
                    help="how layer 1 is trained (default: auto)")
-    t.add_argument("--record-every", type=_positive_int, default=100, metavar="N",
-                   help="record and print the cost every N iterations (default: 100)")
+    t.add_argument("--record-every", type=_positive_int, default=None, metavar="N",
+                   help="record and print the cost every N iterations (default: %d)"
+                   % DEFAULT_RECORD_EVERY)
     o = t.add_argument_group("training options (defaults: the course's plain full-batch "
                              "gradient descent)")
     o.add_argument("--output", choices=OUTPUTS, default=None,
@@ -272,7 +309,17 @@ def build_parser():
     v.add_argument("--resume", "--warm-start", dest="resume", default=None, metavar="MODEL",
                    help="continue training the saved MODEL exactly where it stopped, with its "
                    "saved hyper-parameters and optimizer state (--iterations/--epochs: how many "
-                   "more); give the same DATA (and --validation-split) to continue exactly")
+                   "more); give the same DATA (and --validation-split) to continue exactly. A "
+                   "checkpoint (--checkpoint) resumes its run to the end it planned, to the same "
+                   "bits as a run that never stopped")
+    v.add_argument("--checkpoint", default=None, metavar="PATH",
+                   help="write the run to PATH (a model file that also holds what continues "
+                   "the run mid-way) every --checkpoint-every, when it ends and when it is "
+                   "interrupted (Ctrl-C); continue it with --resume PATH")
+    v.add_argument("--checkpoint-every", type=_every, default=None, metavar="N|Ns",
+                   help="how often to write the checkpoint: every N iterations (epochs) or "
+                   "every N seconds with a trailing s, e.g. 30s (default: %s)"
+                   % DEFAULT_CHECKPOINT_EVERY)
     t.add_argument("--out", default="model.h5", metavar="PATH",
                    help="where to save the model (default: model.h5)")
     t.add_argument("--plot", metavar="PNG", help="write the learning curve here (needs matplotlib)")
@@ -566,6 +613,200 @@ def _validation_data(args, train, test, builtin):
 
 # --------------------------------------------------------------------------- commands
 
+def _read_run(path):
+    """(model, RunPlan) when the model file at ``path`` holds a checkpointed run (written by
+    fit(..., checkpoint=)), else None: a plain model file, continued by a warm start."""
+    from .checkpoint import read_checkpoint
+
+    try:
+        return read_checkpoint(path)
+    except ValueError:                          # loaded before: the file holds no run
+        return None
+
+
+def _check_run_usage(args, run, unit):
+    """Flags that would change a checkpointed run: refused unless they repeat its plan."""
+    if args.iterations is not None or args.epochs is not None:
+        raise UsageError("--resume %s continues the checkpointed run to its planned end "
+                         "(%d in all); --iterations/--epochs cannot change it"
+                         % (args.resume, run.target))
+    for flag, given, planned in (
+            ("--record-every", args.record_every, run.record_every),
+            ("--checkpoint-every", None if args.checkpoint_every is None else
+             _every_pair(args.checkpoint_every), run.every),
+            ("--early-stopping", args.early_stopping or None, run.early_stopping),
+            ("--patience", args.patience, run.patience if run.early_stopping else None)):
+        if given is not None and given != planned:
+            raise UsageError("--resume %s continues the checkpointed run with its own %s (%s); "
+                             "drop %s" % (args.resume, flag, _plan_value(planned, unit), flag))
+    args.early_stopping = run.early_stopping
+    if run.early_stopping:
+        args.patience = run.patience
+
+
+def _every_pair(value):
+    from .checkpoint import parse_every
+
+    return parse_every(value)
+
+
+def _plan_value(value, unit):
+    if isinstance(value, tuple):                # a checkpoint cadence
+        kind, amount = value
+        return "every %gs" % amount if kind == "seconds" else "every %d %ss" % (amount, unit)
+    return "off" if value is False else str(value)
+
+
+def _run_strategy(model, m, n, run):
+    """The strategy the training will use ("auto" resolved as the engine resolves it)."""
+    from .engine.strategy import choose_strategy
+
+    if run is not None and run.strategy:
+        return run.strategy
+    dims, _, _, opts = model._checked_config()
+    if model.strategy != "auto":
+        return model.strategy
+    return choose_strategy(list(dims), m, n) if opts.gram_exact else "direct"
+
+
+def _kernel_dispatchers():
+    """Every Numba dispatcher of fastdnn's kernels (none with NUMBA_DISABLE_JIT=1)."""
+    try:
+        from numba.core.dispatcher import Dispatcher
+    except ImportError:
+        return []
+    seen = {}
+    for name, module in list(sys.modules.items()):
+        if name.startswith("fastdnn.kernels.") and module is not None:
+            for obj in vars(module).values():
+                if isinstance(obj, Dispatcher):
+                    seen[id(obj)] = obj
+    return list(seen.values())
+
+
+def _cache_counts(dispatchers):
+    """(disk cache hits, misses = compilations) so far, over the dispatchers."""
+    hits = misses = 0
+    for d in dispatchers:
+        stats = d.stats
+        hits += sum(stats.cache_hits.values())
+        misses += sum(stats.cache_misses.values())
+    return hits, misses
+
+
+def _indexed_on_disk(dispatcher):
+    """Whether Numba's on-disk cache index of ``dispatcher`` holds code compiled for this
+    machine and the current sources (True/False), or None when that cannot be told.
+
+    Numba keeps one index file per function (``<module>.<function>-<line>.pyXY.nbi``) that
+    it drops when the source file changes, keyed by signature and CPU ("magic tuple"); a
+    first run, a new NUMBA_CACHE_DIR or edited kernels have no entry for this CPU."""
+    try:
+        index = dispatcher._cache._cache_file._load_index()
+        magic = dispatcher.targetctx.codegen().magic_tuple()
+        return any(key[1] == magic for key in index)
+    except Exception:                           # private API: a Numba without it
+        return None
+
+
+def _warm_up(model, strategy, X, Y):
+    """Compile (or load from Numba's cache) the kernels the run will use, by training the
+    same configuration for one epoch on the first few examples, and say so: the time the
+    training reports afterwards is then its own.
+
+    Whether the kernels are cached is told beforehand from the cache index of the training
+    kernel and of the forward pass (``_indexed_on_disk``), so that "compiling kernels, first
+    run only ..." is printed before the wait; where the index says nothing the line is
+    printed once the warm-up has taken WARMUP_NOTICE_SECONDS. Afterwards Numba's
+    dispatcher statistics (cache hits and misses: a miss is a compilation) tell what
+    happened, and that is what the last line reports."""
+    import threading
+
+    import numpy as np
+
+    from .kernels import config
+    from .kernels import training
+    from .model import DeepNeuralNetwork
+    from .persistence import HYPERPARAMETERS
+
+    dispatchers = _kernel_dispatchers()
+    if not dispatchers:                         # NUMBA_DISABLE_JIT: nothing to compile
+        return
+    kernel = {"gram": training.train_gram}.get(strategy, training.train_full)
+    if model.batch_size is not None:
+        kernel = training.train_minibatch
+    lock, notice = threading.Lock(), []
+
+    def announce():
+        with lock:
+            if not notice:
+                notice.append(True)
+                print("compiling kernels, first run only ..." if config.CACHE else
+                      "compiling kernels (FASTDNN_NUMBA_CACHE=0: not cached, every run) ...",
+                      flush=True)
+
+    if not config.CACHE or not all(_indexed_on_disk(d) for d in (kernel,
+                                                                 training.predict_forward)):
+        announce()
+        timer = None
+    else:
+        timer = threading.Timer(WARMUP_NOTICE_SECONDS, announce)
+        timer.daemon = True
+        timer.start()
+    before = _cache_counts(dispatchers)
+    k = min(WARMUP_EXAMPLES, X.shape[1])
+    settings = {name: getattr(model, name) for name in HYPERPARAMETERS}
+    settings["strategy"] = strategy
+    warm = DeepNeuralNetwork(list(model.layer_dims), dtype=model.dtype, **settings)
+    Xs, Ys = np.ascontiguousarray(X[:, :k]), np.ascontiguousarray(Y[:, :k])
+    t0 = time.perf_counter()
+    try:
+        try:
+            warm.fit(Xs, Ys, num_epochs=1, record_every=1)
+        except FloatingPointError:              # diverged (a huge rate): compiled anyway
+            pass
+        warm.predict_proba(Xs)
+    finally:
+        if timer is not None:
+            timer.cancel()
+    seconds = time.perf_counter() - t0
+    hits, misses = (a - b for a, b in zip(_cache_counts(dispatchers), before))
+    with lock:
+        notice.append(True)                     # no late "compiling" line from the timer
+        if misses:
+            print("kernels compiled in %.1f s" % seconds)
+        elif hits:
+            print("kernels loaded from cache in %.2f s" % seconds)
+        else:
+            print("kernels already loaded (%.2f s)" % seconds)
+        sys.stdout.flush()
+
+
+def _continue_command(args, path, more, unit):
+    """The command line that continues an interrupted run from ``path``."""
+    import shlex
+
+    cmd = ["fastdnn", "train", *args.data]
+    for flag, dest in (("--x-key", "x_key"), ("--y-key", "y_key"),
+                       ("--classes-key", "classes_key"),
+                       ("--validation-split", "validation_split"),
+                       ("--validation", "validation")):
+        if getattr(args, dest) is not None:
+            cmd += [flag, "%s" % getattr(args, dest)]
+    cmd += ["--resume", str(path)]
+    if more is not None:                        # a warm start from the saved model
+        cmd += ["--%ss" % unit, str(more)]
+        if args.record_every is not None:
+            cmd += ["--record-every", str(args.record_every)]
+        if args.early_stopping:
+            cmd += ["--early-stopping"]
+            if args.patience is not None:
+                cmd += ["--patience", str(args.patience)]
+    if args.out != "model.h5":
+        cmd += ["--out", args.out]
+    return shlex.join(cmd)
+
+
 def _cmd_train(args):
     _check_train_usage(args)
     if args.early_stopping and args.validation_split is None and args.validation is None:
@@ -573,12 +814,27 @@ def _cmd_train(args):
                          "--validation)")
     if args.patience is not None and not args.early_stopping:
         raise UsageError("--patience needs --early-stopping")
+    if args.checkpoint_every is not None and args.checkpoint is None and args.resume is None:
+        raise UsageError("--checkpoint-every needs --checkpoint")
+    if args.checkpoint is not None and (os.path.realpath(args.checkpoint)
+                                        == os.path.realpath(args.out)):
+        raise UsageError("--checkpoint must be another file than --out (%s): the checkpoint "
+                         "holds the run, the model file only the model" % args.out)
     builtin = not args.data
     resumed = _load_model(args.resume) if args.resume is not None else None
+    run = None
+    if resumed is not None:
+        found = _read_run(args.resume)
+        if found is not None:
+            resumed, run = found
+            _check_run_usage(args, run, "iteration" if resumed.batch_size is None else "epoch")
+    if run is None and args.checkpoint_every is not None and args.checkpoint is None:
+        raise UsageError("--checkpoint-every needs --checkpoint")
     batched = (resumed.batch_size if resumed is not None else args.batch_size) is not None
     _check_length_usage(args, batched)
     for path, what in ((args.out, "model"), (args.plot, "learning curve"),
-                       (args.misclassified, "misclassified grid")):
+                       (args.misclassified, "misclassified grid"),
+                       (args.checkpoint, "checkpoint")):
         _check_writable(path, what)
     if args.plot or args.misclassified:
         from .plotting import require_matplotlib
@@ -602,12 +858,15 @@ def _cmd_train(args):
     train, val, val_source = _validation_data(args, train, test, builtin)
     n = args.epochs or args.iterations or DEFAULT_ITERATIONS
     unit = "epoch" if batched else "iteration"
+    record_every = args.record_every or DEFAULT_RECORD_EVERY
 
     if resumed is not None:
         model = resumed
         _check_n_x(model.layer_dims_[0], train.X, "the train data")
         _check_binary(model, repr(args.resume))
         dims, lr, start = model.layer_dims_, model.learning_rate, model.n_iter_
+        if run is not None:
+            n, record_every = max(run.target - start, 0), run.record_every
     else:
         lr = args.learning_rate or (BUILTIN_LEARNING_RATE if builtin else FILE_LEARNING_RATE)
         model = _new_model(args, train.n_x, lr)
@@ -618,7 +877,13 @@ def _cmd_train(args):
         print("  test  %s" % _describe(test))
     if val is not None:
         print("  validation %s (%s)" % (_describe(val), val_source))
-    if resumed is not None:
+    if run is not None:
+        position = model.optimizer_state_.get("position", 0)
+        print("resuming: the run checkpointed in %s, at %s %d%s of %d, with its saved "
+              "hyper-parameters" % (args.resume, unit, start,
+                                    " (batch %d of the next)" % position if position else "",
+                                    run.target))
+    elif resumed is not None:
         print("resuming: %s after %d %ss, with its saved hyper-parameters"
               % (args.resume, start, unit))
     seed = "" if model.random_state is None else " (seed %d)" % model.random_state
@@ -627,18 +892,54 @@ def _cmd_train(args):
     summary = _options_summary(model)
     if summary:
         print("options: %s" % summary)
+    checkpoint = args.checkpoint if args.checkpoint is not None else (
+        args.resume if run is not None else None)
+    if checkpoint is not None:
+        every = run.every if run is not None else _every_pair(
+            args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY)
+        print("checkpoint: %s (%s, when the run ends and when it is interrupted)"
+              % (checkpoint, _plan_value(every, unit)))
     sys.stdout.flush()
+    if n > 0:
+        _warm_up(model, _run_strategy(model, train.m, n, run), train.X, train.Y)
     printer = _print_epoch_cost if batched else _print_cost
+    from .model import TrainingInterrupted
+
+    fit_args = dict(verbose=not args.quiet, callback=None if args.quiet else printer,
+                    validation_data=None if val is None else (val.X, val.Y))
+    if run is not None:
+        fit_args.update(resume=args.resume, checkpoint=args.checkpoint)
+    else:
+        fit_args.update({"num_epochs" if batched else "num_iterations": n},
+                        record_every=record_every, warm_start=resumed is not None,
+                        early_stopping=args.early_stopping,
+                        **({} if args.patience is None else {"patience": args.patience}))
+        if args.checkpoint is not None:
+            fit_args.update(checkpoint=args.checkpoint,
+                            checkpoint_every=args.checkpoint_every or DEFAULT_CHECKPOINT_EVERY)
+    interrupted = None
     t0 = time.perf_counter()
     try:
-        model.fit(train.X, train.Y, **{"num_epochs" if batched else "num_iterations": n},
-                  record_every=args.record_every, verbose=not args.quiet,
-                  callback=None if args.quiet else printer, warm_start=resumed is not None,
-                  validation_data=None if val is None else (val.X, val.Y),
-                  early_stopping=args.early_stopping,
-                  **({} if args.patience is None else {"patience": args.patience}))
+        model.fit(train.X, train.Y, **fit_args)
+    except TrainingInterrupted as stop:
+        interrupted = stop
     finally:
         wall = time.perf_counter() - t0
+    if interrupted is not None:
+        model.save(args.out)
+        sys.stdout.flush()
+        position = model.optimizer_state_.get("position", 0)
+        where = "%s %d%s of %d" % (unit, model.n_iter_, " (batch %d of the next)" % position
+                                   if position else "", start + n)
+        if checkpoint is not None:
+            saved = "%s and the checkpoint %s" % (args.out, checkpoint)
+            command = _continue_command(args, checkpoint, None, unit)
+        else:
+            saved = args.out
+            command = _continue_command(args, args.out, start + n - model.n_iter_, unit)
+        print("fastdnn: interrupted at %s; saved %s (continue with: %s)"
+              % (where, saved, command), file=sys.stderr)
+        return INTERRUPTED
     trained = model.n_iter_ - start
     print("last cost:      %.6f (recorded at %s %d)"
           % (model.costs_[-1], unit, model.cost_iterations_[-1]))
@@ -649,7 +950,8 @@ def _cmd_train(args):
         _accuracy_line("validation", model, val)
     pred_test = _accuracy_line("test", model, test) if test is not None else None
     print("wall time:      %.2f s training (%d %ss, %s strategy, %.3f ms/%s)"
-          % (wall, trained, unit, model.strategy_, 1e3 * wall / max(trained, 1), unit))
+          % (wall, trained, unit, model.strategy_ or (run.strategy if run else None),
+             1e3 * wall / max(trained, 1), unit))
     model.save(args.out)
     print("model saved to %s" % args.out)
     if args.plot:
@@ -806,6 +1108,20 @@ def _cmd_info(args):
         if val["best_iteration"] is not None:
             line += "; best at %s %d" % (unit, val["best_iteration"])
         print("validation:       %s" % line)
+    cp = p.get("checkpoint") or {}
+    position = int(cp.get("position", 0))
+    inside = " (and batch %d of the next)" % position if position else ""
+    if "target" in cp:
+        every = (("seconds", float(cp["every"])) if cp["every_kind"] == "seconds"
+                 else ("epochs", int(cp["every"])))
+        target = int(cp["target"])
+        print("checkpoint:       %s at %s %d%s of %d (%s strategy, written %s)%s"
+              % ("a finished run" if p["n_iter"] >= target and not position else "a run", unit,
+                 p["n_iter"], inside, target, cp["strategy"], _plan_value(every, unit),
+                 "" if p["n_iter"] >= target and not position else
+                 "; continue it with: fastdnn train DATA --resume %s" % args.model))
+    elif position:
+        print("stopped:          inside an epoch, after %s %d%s" % (unit, p["n_iter"], inside))
     print("written by:       fastdnn %s, model format version %d"
           % (p["fastdnn_version"], fmt_version))
     return 0

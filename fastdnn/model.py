@@ -247,7 +247,8 @@ class DeepNeuralNetwork:
         if checkpoint is not None:
             run.path = checkpoint
         remaining = run.target - self.n_iter_
-        if remaining <= 0:
+        if remaining <= 0:  # the run had ended: its final model is the file's
+            self.strategy_ = run.strategy
             return self
         return self._train(X, Y, validation, remaining, run.record_every, run.early_stopping,
                            run.patience, verbose, callback, run, continuing=True)
@@ -309,10 +310,11 @@ class DeepNeuralNetwork:
                     progress.close()
         ended = diverged is None and (not interrupt.requested or monitor.stopped
                                       or monitor.reached >= start + n)
-        if run is not None and diverged is None:  # the run's own state, best kept apart
-            absorb(monitor.reached)
-            run.write(self, engine, monitor)
         absorb(diverged.iteration if diverged else monitor.reached, restore_best=ended)
+        if run is not None and diverged is None:
+            if ended:  # the final model (best parameters after early stopping), nothing left
+                run.target = self.n_iter_
+            run.write(self, engine, monitor)
         if diverged:
             raise diverged
         if interrupt.requested and monitor.reached < start + n and not monitor.stopped:

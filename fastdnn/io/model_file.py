@@ -457,6 +457,22 @@ def _write_header(fh) -> None:
     fh.flush()
 
 
+def _remove_orphans(directory, name):
+    """Delete temp files of earlier saves to ``name`` whose writer process is gone (a
+    killed writer cannot clean up; its file was never renamed, so nothing refers to it)."""
+    for tmp in directory.glob(f".{name}.*.tmp"):
+        try:
+            pid = int(tmp.name[len(name) + 2:].split(".")[0])
+            os.kill(pid, 0)              # raises ProcessLookupError when pid is gone
+        except ProcessLookupError:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+        except (ValueError, OSError):    # not ours, or a live process of another user
+            pass
+
+
 def save_model_file(path, payload: dict) -> None:
     """Write ``payload`` to ``path`` atomically as a format-3 file (temp file in the same
     directory, integrity header, fsync, os.replace). On any error the temp file is removed
@@ -470,6 +486,7 @@ def save_model_file(path, payload: dict) -> None:
         raise _FileError(f"{str(path)!r}: hyperparameters must be JSON-serializable: "
                          f"{e}") from None
     directory = path.parent
+    _remove_orphans(directory, path.name)
     tmp = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     # O_EXCL: never clobber; 0o666 & ~umask gives the same permissions a plain open() would.
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))

@@ -225,6 +225,7 @@ def gram_general_step(G, Z0, P0, Z1, B, C, coef, dZ1, rule, eta, inv_m, lam, bet
     n1, m = Z1.shape
     keep = Z1.dtype.type(1.0 - beta)  # beta in float64 (see ``rule_update``)
     beta_x = Z1.dtype.type(beta)
+    tiny = Z1.dtype.type(2.2250738585072014e-308 if Z1.itemsize == 8 else 1.1754943508222875e-38)
     if rule == GD:
         shrink = 1.0 - eta * lam
         coef[0] *= shrink
@@ -240,6 +241,8 @@ def gram_general_step(G, Z0, P0, Z1, B, C, coef, dZ1, rule, eta, inv_m, lam, bet
         for i in range(n1):
             for j in range(m):
                 c = beta_x * C[i, j] + keep * (inv_m * dZ1[i, j] + lam * B[i, j])
+                if abs(c) < tiny:  # no subnormals (see ``rule_update``)
+                    c = c * 0
                 C[i, j] = c
                 B[i, j] -= eta * c
     matmul_into(B, G, Z1)

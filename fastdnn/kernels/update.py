@@ -50,9 +50,15 @@ def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, be
     Scalars are in the dtype of params, except beta, beta1, beta2: float64, so that
     1 - beta is formed before rounding (in float32, 1 - float32(0.999) is 1.3e-5
     off, which no longer matches the bias correction 1 - beta2^t).
+
+    Moments that decay below the smallest normal number are flushed to zero: a
+    dead unit's v would otherwise sink into subnormals (and stay there, since
+    0.9 v rounds back to v), where every operation is 3-15x slower. The values
+    flushed are below 2.3e-308 (float64) / 1.2e-38 (float32): no visible change.
     """
     check = params[lo] * 0
     dt = params.dtype.type
+    tiny = dt(2.2250738585072014e-308) if params.itemsize == 8 else dt(1.1754943508222875e-38)
     beta, keep = dt(beta), dt(1.0 - beta)
     beta1, keep1 = dt(beta1), dt(1.0 - beta1)
     beta2, keep2 = dt(beta2), dt(1.0 - beta2)
@@ -64,6 +70,8 @@ def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, be
     elif rule == MOMENTUM:
         for i in range(lo, hi):
             v = beta * vel[i] + keep * (inv_m * grads[i] + decay * params[i])
+            if abs(v) < tiny:
+                v = v * 0
             vel[i] = v
             p = params[i] - lr * v
             params[i] = p
@@ -73,6 +81,10 @@ def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, be
             d = inv_m * grads[i] + decay * params[i]
             v = beta1 * vel[i] + keep1 * d
             s = beta2 * sq[i] + keep2 * (d * d)
+            if abs(v) < tiny:
+                v = v * 0
+            if s < tiny:
+                s = s * 0
             vel[i] = v
             sq[i] = s
             p = params[i] - lr * (v / c1) / (np.sqrt(s / c2) + eps)
