@@ -9,23 +9,11 @@ message names the file and what is wrong:
 - ``DataFileError`` (``fastdnn.io.data``): a data file that is not readable HDF5, lacks
   a dataset, or has one of the wrong dtype, shape, size or values.
 
-Both load on first use (the submodules import h5py).
+Importing ``fastdnn.io`` imports h5py; ``import fastdnn`` does not import this
+package until a file is read or written.
 """
 
-_LAZY = {
-    "ModelFileError": ("fastdnn.io.model_file", "ModelFileError"),
-    "DataFileError": ("fastdnn.io.data", "DataFileError"),
-}
+from .data import DataFileError
+from .model_file import ModelFileError
 
-__all__ = list(_LAZY)
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
-        globals()[name] = value
-        return value
-    raise AttributeError("module 'fastdnn.io' has no attribute %r" % name)
+__all__ = ["ModelFileError", "DataFileError"]
