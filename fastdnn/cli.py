@@ -128,11 +128,8 @@ def _number(text):
 
 
 def _positive_float(text):
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a number" % text) from None
-    if not (math.isfinite(x) and x > 0):
+    x = _number(text)
+    if not x > 0:
         raise argparse.ArgumentTypeError("must be a positive number, got %s" % text)
     return x
 

@@ -184,6 +184,21 @@ def _want_shapes(dims) -> dict:
 
 # ---------------------------------------------------------------------- payload checks
 
+def _check_array(a, shape, dtype, where, what, needs):
+    """``a`` as an array of ``shape`` and ``dtype`` with finite values, else _FileError
+    naming the file, ``what`` it is and what it ``needs``."""
+    got = np.shape(a)
+    if got != shape:
+        raise _FileError(f"{where}: {what} has shape {got}, {needs}")
+    a = np.asarray(a)
+    if a.dtype != dtype:
+        raise _FileError(f"{where}: {what} is {a.dtype}, the model's dtype is {dtype}")
+    if not np.isfinite(a).all():
+        raise _FileError(f"{where}: {what} holds NaN or infinite values "
+                         f"({int(a.size - np.isfinite(a).sum())} of {a.size})")
+    return a
+
+
 def _check_payload(p: dict, where: str, version: int = FORMAT_VERSION) -> None:
     """Check structure, shapes, dtypes and the optimizer state; raise ModelFileError naming
     ``where``. ``optimizer_state`` may be None only in a version-1 file (which has none)."""
@@ -232,17 +247,8 @@ def _check_payload(p: dict, where: str, version: int = FORMAT_VERSION) -> None:
     if extra:
         raise _FileError(f"{where}: unexpected parameters {extra} for layer_dims {dims}")
     for k, shape in want.items():
-        got = np.shape(params[k])
-        if got != shape:
-            raise _FileError(f"{where}: parameter {k} has shape {got}, layer_dims {dims} "
-                             f"needs {shape}")
-        a = np.asarray(params[k])
-        if a.dtype != dtype:
-            raise _FileError(f"{where}: parameter {k} is {a.dtype}, the model's dtype is "
-                             f"{dtype}")
-        if not np.isfinite(a).all():
-            raise _FileError(f"{where}: parameter {k} holds NaN or infinite values "
-                             f"({int(a.size - np.isfinite(a).sum())} of {a.size})")
+        _check_array(params[k], shape, dtype, where, f"parameter {k}",
+                     f"layer_dims {dims} needs {shape}")
     nc, ni = np.shape(p["costs"]), np.shape(p["cost_iterations"])
     if len(nc) != 1 or nc != ni:
         raise _FileError(f"{where}: costs {nc} and cost_iterations {ni} must be 1-D, same "
@@ -298,18 +304,9 @@ def _check_state(p: dict, where: str, want: dict) -> None:
             raise _FileError(f"{where}: unexpected optimizer moments {extra} in /optimizer/{key} "
                              f"for layer_dims {list(p['layer_dims'])}")
         for k, shape in names.items():
-            a = moments[k]
-            got = np.shape(a)
-            if got != shape:
-                raise _FileError(f"{where}: optimizer moment /optimizer/{key}/{k} has shape "
-                                 f"{got}, parameter {k[1:]} needs {shape}")
-            a = np.asarray(a)
-            if a.dtype != dtype:
-                raise _FileError(f"{where}: optimizer moment /optimizer/{key}/{k} is "
-                                 f"{a.dtype}, the model's dtype is {dtype}")
-            if not np.isfinite(a).all():
-                raise _FileError(f"{where}: optimizer moment /optimizer/{key}/{k} holds NaN or "
-                                 f"infinite values")
+            a = _check_array(moments[k], shape, dtype, where,
+                             f"optimizer moment /optimizer/{key}/{k}",
+                             f"parameter {k[1:]} needs {shape}")
             if key == "s" and (a < 0).any():
                 raise _FileError(f"{where}: optimizer moment /optimizer/s/{k} holds negative "
                                  f"values (second moments are averages of squares)")
