@@ -161,7 +161,7 @@ class TrainingEngine:
 
     def set_gram_state(self, saved):
         """Continue a Gram run from ``gram_state()`` of a checkpoint (same data, same options)."""
-        ws, X = self.ws, self.X
+        ws = self.ws
         ws.W(1)[...] = saved["W1_start"]
         if ws.vel.size and "V1_start" in saved:
             ws.W(1, ws.vel)[...] = saved["V1_start"]
