@@ -22,6 +22,7 @@ _LAZY = {
     "gradient_check": ("fastdnn.gradcheck", "gradient_check"),
     "ModelFileError": ("fastdnn.io.model_file", "ModelFileError"),
     "DataFileError": ("fastdnn.io.data", "DataFileError"),
+    "NotFittedError": ("fastdnn.exceptions", "NotFittedError"),
 }
 
 __all__ = ["__version__", *_LAZY]

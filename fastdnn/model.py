@@ -11,6 +11,7 @@ from .engine import TrainingDivergedError, TrainingEngine
 from .engine.options import TrainingOptions
 from .engine.strategy import check_strategy
 from .engine.workspace import Workspace
+from .exceptions import NotFittedError
 from .initializers import INITIALIZERS, initialize
 from .kernels.activations import HIDDEN, OUTPUTS
 from .kernels.training import predict_forward
@@ -374,7 +375,7 @@ class DeepNeuralNetwork:
     # -- inference -----------------------------------------------------------
     def _check_fitted(self):
         if not hasattr(self, "parameters_"):
-            raise RuntimeError("this DeepNeuralNetwork is not fitted yet: call fit(X, Y) or "
+            raise NotFittedError("this DeepNeuralNetwork is not fitted yet: call fit(X, Y) or "
                                "fastdnn.load_model(path) first")
 
     @property
@@ -409,6 +410,17 @@ class DeepNeuralNetwork:
         """Write the fitted model to an HDF5 file, atomically (see ``fastdnn.io.model_file``)."""
         from .persistence import save_model
         save_model(self, path)
+
+    def to_onnx(self, path=None):
+        """The fitted network as an ``onnx.ModelProto`` (written to ``path`` when given).
+
+        Input "X" is batch-first (m, n_x), as serving stacks expect (the
+        transpose of ``predict``'s layout); see ``fastdnn.onnx_export``. Needs the
+        ``onnx`` extra (``pip install 'fastdnn[onnx]'``).
+        """
+        self._check_fitted()
+        from .onnx_export import deep_network_to_onnx
+        return deep_network_to_onnx(self, path)
 
     def __repr__(self):
         return "DeepNeuralNetwork(layer_dims=%r, learning_rate=%r, init=%r, dtype=%r)" % (
