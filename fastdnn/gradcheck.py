@@ -27,7 +27,7 @@ from . import validation as v
 from .engine.rng import new_state
 from .engine.workspace import Workspace
 from .initializers import initialize
-from .kernels.training import gradient_sums
+from .kernels.training import LAMBD, gradient_sums
 
 #: The course's threshold: above it, "There is a mistake in the backward propagation!".
 THRESHOLD = 2e-7
@@ -53,7 +53,7 @@ def _cost_and_gradients(ws, X, Y, hp, seed):
     total = gradient_sums(X, Y, ws.dims, ws.codes, ws.w_off, ws.b_off, ws.a_off, ws.params,
                           ws.grads, ws.acts, ws.delta, ws.pre, ws.mask, hp, ws.rng)
     grads = ws.parameters(ws.grads, "d")
-    lambd = hp[4]
+    lambd = hp[LAMBD]
     for l in range(1, ws.n_layers + 1):
         grads["dW%d" % l] = grads["dW%d" % l] / m + (lambd / m) * ws.W(l)
         grads["db%d" % l] = grads["db%d" % l] / m
@@ -78,7 +78,7 @@ def gradient_check(model, X, Y, parameters=None, epsilon=1e-7):
     parameters = v.check_parameters(parameters, dims, np.float64)
     ws = Workspace(dims, X.shape[1], np.float64, acts, dropout=opts.keep_prob < 1)
     ws.set_parameters(parameters)
-    hp = np.array([opts.beta, opts.beta1, opts.beta2, opts.epsilon, opts.lambd, opts.keep_prob])
+    hp = opts.kernel_hyperparameters()
     _, grads = _cost_and_gradients(ws, X, Y, hp, opts.dropout_seed)
     approx = np.empty_like(ws.params)
     for i in range(ws.params.size):

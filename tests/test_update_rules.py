@@ -184,7 +184,7 @@ def _network_step(dtype, rule, lambd, t=2, skip_w1=False, lr=0.3, m=5):
         ws.sq[:] = np.linspace(0.01, 0.05, n)
     before = (ws.parameters(), ws.parameters(ws.vel, "d") if ws.vel.size else None,
               ws.parameters(ws.sq, "d") if ws.sq.size else None, ws.parameters(ws.grads, "d"))
-    hp = np.array([0.8, 0.85, 0.99, 1e-7, lambd, 1.0])     # beta, beta1, beta2, eps, lambd, keep
+    hp = np.array([0.8, 0.85, 0.99, 1e-7, lambd, 1.0, 0.0])  # beta, beta1, beta2, eps, lambd, keep, loss
     counters = np.array([t - 1], dtype=np.int64)          # Adam counts its step first
     ok = update_step(ws.params, ws.grads, ws.vel, ws.sq, ws.dims, ws.w_off, ws.b_off,
                      OPTIMIZERS[rule], hp, lr, m, counters, skip_w1)

@@ -5,6 +5,10 @@ The API layer validates these (``fastdnn.validation``); the engine trusts them.
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
+from ..kernels.training import COURSE_LOSS
+
 
 @dataclass(frozen=True)
 class TrainingOptions:
@@ -41,6 +45,12 @@ class TrainingOptions:
         batches with gradient descent or momentum (L2, dropout and decay allowed), not
         Adam (its update is not linear in the gradient) nor mini-batches."""
         return self.optimizer in ("gd", "momentum") and self.batch_size is None
+
+    def kernel_hyperparameters(self, loss_form=COURSE_LOSS):
+        """The kernels' ``hp`` vector (float64, ``kernels.training``'s indices); the
+        recorded loss in the course's form unless ``loss_form`` says otherwise."""
+        return np.array([self.beta, self.beta1, self.beta2, self.epsilon, self.lambd,
+                         self.keep_prob, loss_form], dtype=np.float64)
 
     def as_dict(self):
         return asdict(self)

@@ -71,8 +71,7 @@ class TrainingEngine:
         self.n_threads = n_threads
         self.learning_rate = learning_rate
         self.rule = OPTIMIZERS[opts.optimizer]
-        self.hp = np.array([opts.beta, opts.beta1, opts.beta2, opts.epsilon, opts.lambd,
-                            opts.keep_prob], dtype=np.float64)
+        self.hp = opts.kernel_hyperparameters()
         batch = m if opts.batch_size is None else min(opts.batch_size, m)
         self.ws = Workspace(layer_dims, batch, X.dtype, activations, dropout=opts.keep_prob < 1,
                             moments={"gd": 0, "momentum": 1, "adam": 2}[opts.optimizer],

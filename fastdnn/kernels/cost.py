@@ -9,6 +9,10 @@ update), which is what makes them the natural pairs:
 - sigmoid + binary cross-entropy, one or several independent output rows,
 - softmax + categorical cross-entropy (Y one-hot, columns summing to 1),
 - identity + squared error 1/2 (A - Y)^2.
+
+``sklearn_loss_sum`` computes the loss scikit-learn's MLP records instead:
+from the probabilities, clipped to [eps, 1 - eps], and the squared error's
+mean over the outputs (``fastdnn.sklearn`` reports the same ``loss_curve_``).
 """
 
 import numpy as np
@@ -102,6 +106,36 @@ def loss_sum(Z, Y, code):
     if code == IDENTITY:
         return squared_error_sum(Z, Y)
     return np.nan
+
+
+@njit(**STRICT_JIT_OPTIONS)
+def sklearn_loss_sum(A, Y, code):
+    """Summed loss over the m examples of outputs A (n, m) (after the output activation)
+    and targets Y (n, m), as scikit-learn's ``binary_log_loss`` / ``log_loss`` /
+    ``squared_loss`` times m: probabilities clipped to [eps, 1 - eps] (eps of A's
+    dtype), labels 0 adding no log term (``xlogy``); squared error 1/2 (a - y)^2
+    averaged over the n outputs. Accumulates in float64.
+    """
+    n, m = A.shape
+    eps = np.finfo(A.dtype).eps
+    one = A.dtype.type(1)
+    total = 0.0
+    for i in range(n):
+        for j in range(m):
+            a = A[i, j]
+            y = Y[i, j]
+            if code == IDENTITY:
+                d = y - a
+                total += d * d
+                continue
+            p = min(max(a, eps), one - eps)
+            if y != 0:
+                total -= y * np.log(p)
+            if code == SIGMOID and y != 1:
+                total -= (one - y) * np.log(one - p)
+    if code == IDENTITY:
+        return 0.5 * total / n
+    return total
 
 
 @njit(**STRICT_JIT_OPTIONS)

@@ -16,8 +16,9 @@ State lives in a few flat buffers laid out by ``fastdnn.engine.workspace.Workspa
   ``mask`` (bool, same layout, or empty) the masks, for the backward pass.
 - ``delta`` (2, max n_l*m): ping-pong space for dZ_l and dA_{l-1}.
 - ``vel`` / ``sq`` (P,) or empty: momentum's v, Adam's v and s.
-- ``rule`` (int, ``update.OPTIMIZERS``) and ``hp`` float64 [beta, beta1, beta2,
-  epsilon, lambd, keep_prob]; ``counters`` int64 [Adam's t: its update steps
+- ``rule`` (int, ``update.py``'s codes) and ``hp`` float64 [beta, beta1, beta2,
+  epsilon, lambd, keep_prob, loss_form] (loss_form: COURSE_LOSS or SKLEARN_LOSS,
+  which loss is recorded); ``counters`` int64 [Adam's t: its update steps
   over the model's life]; ``rng`` uint64 [dropout generator state] (``dropout.py``).
 - ``lrs`` float64: the learning rate of each iteration / epoch of the call.
 
@@ -32,15 +33,18 @@ from numba import njit
 
 from .activations import IDENTITY, activate, activation_backward, add_bias_activate
 from .config import INLINE_JIT_OPTIONS, JIT_OPTIONS
-from .cost import loss_sum
+from .cost import loss_sum, sklearn_loss_sum
 from .dropout import apply_mask_backward, apply_new_mask
 from .linear import linear_grads_into, matmul_into
 from .strict import divide
-from .update import ADAM, GD, gradient_descent_update, rule_update
+from .update import ADAM, GD, SK_ADAM, gradient_descent_update, rule_update
 from .views import block
 
 #: Indices into ``hp``.
-BETA, BETA1, BETA2, EPSILON, LAMBD, KEEP_PROB = range(6)
+BETA, BETA1, BETA2, EPSILON, LAMBD, KEEP_PROB, LOSS_FORM = range(7)
+#: hp[LOSS_FORM]: the course's loss from the logits (``cost.loss_sum``) or
+#: scikit-learn's from clipped probabilities (``cost.sklearn_loss_sum``).
+COURSE_LOSS, SKLEARN_LOSS = 0.0, 1.0
 
 
 @njit(**INLINE_JIT_OPTIONS)
@@ -55,14 +59,15 @@ def hidden_activate(Z, b, code, l, a_off, pre, mask, keep_prob, rng):
 
 @njit(**INLINE_JIT_OPTIONS)
 def forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre, mask, keep_prob, rng,
-                 first, record):
+                 first, record, loss_form):
     """Fill A_first..A_L from A_{first-1} (X when first == 1); X (n_0, m) of any layout.
 
     Returns (loss, finite): ``finite`` is false when an output logit is NaN or
     infinite (the output activation would hide an overflow), and then the loss
     is NaN. The loss is the *summed* loss over the m examples, computed from the
-    output logits before the final activation, only when ``record`` is true
-    (else NaN). Y (n_L, m) is only read when recording.
+    output logits before the final activation (``loss_form`` COURSE_LOSS) or from
+    the outputs after it (SKLEARN_LOSS), only when ``record`` is true (else
+    NaN). Y (n_L, m) is only read when recording.
     """
     m = X.shape[1]
     L = dims.shape[0] - 1
@@ -82,9 +87,11 @@ def forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre, mask
         else:
             add_bias_activate(Z, b, IDENTITY)
             finite = np.isfinite(np.sum(Z))
-            if record and finite:
+            if record and finite and loss_form == COURSE_LOSS:
                 loss = loss_sum(Z, Y, codes[l - 1])
             activate(Z, codes[l - 1])
+            if record and finite and loss_form == SKLEARN_LOSS:
+                loss = sklearn_loss_sum(Z, Y, codes[l - 1])
     return loss, finite
 
 
@@ -149,9 +156,10 @@ def regularised_loss(loss, params, dims, w_off, lambd):
 @njit(**INLINE_JIT_OPTIONS)
 def update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, counters, skip_w1):
     """One update of every parameter (W1 left out when ``skip_w1``) from the batch's
-    unscaled gradient sums over m examples, with learning rate lr. Adam first counts
-    the step in counters[0] (its t, from 1 over the model's life, as the course's
-    ``t = t + 1``; the other rules leave it alone).
+    unscaled gradient sums over m examples, with learning rate lr. Adam (both
+    forms) first counts the step in counters[0] (its t, from 1 over the model's
+    life, as the course's ``t = t + 1``; the other rules leave it alone);
+    scikit-learn's Adam folds its bias correction into the rate here.
 
     Plain gradient descent without L2 is the notebook's ``p -= (lr / m) g`` in
     one loop; the other rules go layer by layer so that L2 (lambd / m) reaches
@@ -162,9 +170,11 @@ def update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, cou
     lambd = hp[LAMBD]
     if rule == GD and lambd == 0.0:
         return gradient_descent_update(params[lo:], grads[lo:], dt(divide(lr, m)))
-    if rule == ADAM:
+    if rule == ADAM or rule == SK_ADAM:
         counters[0] += 1
     t = counters[0]
+    if rule == SK_ADAM:
+        lr = lr * np.sqrt(1.0 - hp[BETA2] ** t) / (1.0 - hp[BETA1] ** t)
     inv_m, decay, zero = dt(1.0 / m), dt(lambd / m), dt(0)
     beta, beta1, beta2, eps = hp[BETA], hp[BETA1], hp[BETA2], dt(hp[EPSILON])
     c1, c2 = dt(1.0 - beta1 ** t), dt(1.0 - beta2 ** t)
@@ -197,7 +207,7 @@ def train_full(X, Y, dims, codes, w_off, b_off, a_off, params, grads, acts, delt
     cost = np.nan
     for it in range(n_steps):
         loss, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre,
-                                    mask, keep_prob, rng, 1, record and it == 0)
+                                    mask, keep_prob, rng, 1, record and it == 0, hp[LOSS_FORM])
         if it == 0 and record and finite:
             cost = divide(regularised_loss(loss, params, dims, w_off, hp[LAMBD]), m)
         if not finite:
@@ -310,7 +320,7 @@ def train_gram(X, Y, G, Z0, P0, Z1, S, C, coef, dims, codes, w_off, b_off, a_off
         A1[:, :] = Z1
         hidden_activate(A1, b1, codes[0], 1, a_off, pre, mask, keep_prob, rng)
         loss, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre,
-                                    mask, keep_prob, rng, 2, record and it == 0)
+                                    mask, keep_prob, rng, 2, record and it == 0, hp[LOSS_FORM])
         if it == 0 and record and finite:
             if hp[LAMBD] == 0.0:
                 cost = divide(loss, m)
@@ -392,7 +402,7 @@ def train_minibatch(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, par
                 Yb[j, :] = YT[r, :]
             X, Y = Xb.T, Yb.T
             loss, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre,
-                                        mask, keep_prob, rng, 1, rec)
+                                        mask, keep_prob, rng, 1, rec, hp[LOSS_FORM])
             if not finite:
                 return cost, e, True, k, total
             if rec:
@@ -419,7 +429,7 @@ def gradient_sums(X, Y, dims, codes, w_off, b_off, a_off, params, grads, acts, d
     """
     keep_prob = hp[KEEP_PROB]
     loss, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre, mask,
-                                keep_prob, rng, 1, True)
+                                keep_prob, rng, 1, True, hp[LOSS_FORM])
     backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, pre, mask,
                   keep_prob, 1)
     return regularised_loss(loss, params, dims, w_off, hp[LAMBD])
@@ -431,4 +441,4 @@ def predict_forward(X, dims, codes, w_off, b_off, a_off, params, acts):
     no_mask = np.zeros(0, dtype=np.bool_)
     no_rng = np.zeros(1, dtype=np.uint64)
     forward_pass(X, X, dims, codes, params, w_off, b_off, acts, a_off, acts, no_mask, 1.0, no_rng,
-                 1, False)
+                 1, False, COURSE_LOSS)

@@ -9,7 +9,15 @@ each rule scales them by ``inv_m`` = 1/m_b and adds the L2 term
 - adam:      v <- b1 v + (1 - b1) d;  s <- b2 s + (1 - b2) d^2;
              p <- p - lr (v / c1) / (sqrt(s / c2) + eps),  c1 = 1 - b1^t, c2 = 1 - b2^t
 
-with d = inv_m * g + decay * p. Each returns whether every updated value is
+with d = inv_m * g + decay * p, and scikit-learn's forms of the same rules
+(``MLPClassifier``'s ``SGDOptimizer`` and ``AdamOptimizer``), for ``fastdnn.sklearn``:
+
+- sk_sgd:      v <- beta v - lr d;  p <- p + v      (beta: scikit-learn's ``momentum``)
+- sk_nesterov: v <- beta v - lr d;  p <- p + beta v - lr d
+- sk_adam:     v, s as adam;  p <- p - lr_t v / (sqrt(s) + eps),
+               lr_t = lr sqrt(c2) / c1 (passed in as ``lr``: the correction is folded in)
+
+Each returns whether every updated value is
 finite; the check rides along in the same pass (p * 0 is NaN exactly when p
 is NaN or infinite), so it costs no extra read of the buffer.
 """
@@ -22,7 +30,10 @@ from .config import INLINE_JIT_OPTIONS
 GD = 0
 MOMENTUM = 1
 ADAM = 2
-#: name -> code of the update rules.
+SK_SGD = 3
+SK_NESTEROV = 4
+SK_ADAM = 5
+#: name -> code of the course's update rules (``DeepNeuralNetwork``'s ``optimizer``).
 OPTIMIZERS = {"gd": GD, "momentum": MOMENTUM, "adam": ADAM}
 
 
@@ -76,6 +87,19 @@ def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, be
             p = params[i] - lr * v
             params[i] = p
             check += p * 0
+    elif rule == SK_SGD or rule == SK_NESTEROV:
+        for i in range(lo, hi):
+            d = inv_m * grads[i] + decay * params[i]
+            v = beta * vel[i] - lr * d
+            if abs(v) < tiny:
+                v = v * 0
+            vel[i] = v
+            if rule == SK_NESTEROV:
+                p = params[i] + (beta * v - lr * d)
+            else:
+                p = params[i] + v
+            params[i] = p
+            check += p * 0
     else:
         for i in range(lo, hi):
             d = inv_m * grads[i] + decay * params[i]
@@ -87,7 +111,10 @@ def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, be
                 s = s * 0
             vel[i] = v
             sq[i] = s
-            p = params[i] - lr * (v / c1) / (np.sqrt(s / c2) + eps)
+            if rule == ADAM:
+                p = params[i] - lr * (v / c1) / (np.sqrt(s / c2) + eps)
+            else:
+                p = params[i] + (-lr) * v / (np.sqrt(s) + eps)
             params[i] = p
             check += p * 0
     return np.isfinite(check)
