@@ -1,0 +1,111 @@
+"""Compiled epochs driven one at a time from Python, with scikit-learn's loss and updates.
+
+``fastdnn.sklearn`` runs scikit-learn's own epoch loop (shuffle, learning-rate
+schedule, stopping rules) in Python and hands each epoch's batches to
+``train_minibatch`` in one compiled call. Examples are rows, as scikit-learn
+stores them: X (m, n_0) and Y (m, n_L), C-contiguous, are exactly the
+``XT`` / ``YT`` the kernel gathers its batches from.
+"""
+
+import numpy as np
+
+from ..kernels.training import SKLEARN_LOSS, predict_forward, train_minibatch
+from ..kernels.update import SK_ADAM, SK_NESTEROV, SK_SGD
+from .rng import new_state
+from .threads import blas_threads
+from .workspace import Workspace
+
+#: scikit-learn solver -> (update rule, optimiser moments kept)
+SOLVERS = {"sgd": (SK_SGD, 1), "sgd_nesterov": (SK_NESTEROV, 1), "adam": (SK_ADAM, 2)}
+
+
+class EpochRunner:
+    """One network's buffers and optimiser state, trained an epoch per call.
+
+    layer_dims [n_0, ..., n_L]; activations: L names (the last is the output);
+    solver: a key of ``SOLVERS``; hp: the kernels' hyper-parameter vector
+    (``TrainingOptions.kernel_hyperparameters(SKLEARN_LOSS)``: beta is
+    scikit-learn's ``momentum``, lambd its ``alpha``); batch_size: the largest
+    batch. ``dropout_seed`` starts the dropout masks when hp's keep_prob < 1.
+    """
+
+    def __init__(self, layer_dims, activations, dtype, solver, hp, batch_size, n_threads=None,
+                 dropout_seed=0):
+        if hp[6] != SKLEARN_LOSS:
+            raise ValueError("EpochRunner records scikit-learn's loss: build hp with SKLEARN_LOSS")
+        self.rule, moments = SOLVERS[solver]
+        self.activations = list(activations)
+        self.hp = hp
+        self.batch_size = int(batch_size)
+        self.n_threads = n_threads
+        self.ws = Workspace(layer_dims, self.batch_size, dtype, activations,
+                            dropout=hp[5] < 1, moments=moments, gather=True)
+        self.ws.rng[:] = new_state(dropout_seed)
+
+    # -- state in scikit-learn's orientation ---------------------------------
+    def set_parameters(self, coefs, intercepts):
+        """Load coefs (n_{l-1}, n_l) and intercepts (n_l,) of every layer (scikit-learn's)."""
+        for l, (coef, intercept) in enumerate(zip(coefs, intercepts), start=1):
+            self.ws.W(l)[...] = coef.T
+            self.ws.b(l)[...] = intercept.reshape(-1, 1)
+
+    def parameters(self, buf=None):
+        """(coefs, intercepts): new arrays in scikit-learn's orientation, from ``buf``
+        (a flat copy of the parameters; default: the current ones)."""
+        buf = self.ws.params if buf is None else buf
+        L = self.ws.n_layers
+        coefs = [np.array(self.ws.W(l, buf).T, order="C") for l in range(1, L + 1)]
+        intercepts = [self.ws.b(l, buf).ravel().copy() for l in range(1, L + 1)]
+        return coefs, intercepts
+
+    def optimizer_state(self):
+        """Copies of the moments (flat, like params) and Adam's step count t."""
+        return {"vel": self.ws.vel.copy(), "sq": self.ws.sq.copy(),
+                "t": int(self.ws.counters[0]), "rng": self.ws.rng.copy()}
+
+    def set_optimizer_state(self, state):
+        self.ws.vel[...] = state["vel"]
+        self.ws.sq[...] = state["sq"]
+        self.ws.counters[0] = state["t"]
+        self.ws.rng[...] = state["rng"]
+
+    # -- training and prediction ---------------------------------------------
+    def run_epoch(self, X, Y, order, learning_rate):
+        """Train one epoch in place: batches of ``batch_size`` rows of X (m, n_0) and
+        Y (m, n_L) taken in ``order`` (m,) int64, the last one smaller.
+
+        Returns the epoch's loss as scikit-learn records it: the batches' mean
+        losses (with the L2 term, before each batch's update) weighted by their
+        sizes, over m. NaN when an output or a parameter turned non-finite (the
+        epoch stops there).
+        """
+        ws = self.ws
+        lrs = np.array([learning_rate], dtype=np.float64)
+        orders = order.reshape(1, -1)
+        with blas_threads(self.n_threads, list(ws.dims), self.batch_size, "direct"):
+            cost, _, failed, _, _ = train_minibatch(
+                X, Y, orders, ws.xb, ws.yb, ws.dims, ws.codes, ws.w_off, ws.b_off, ws.a_off,
+                ws.params, ws.grads, ws.acts, ws.delta, ws.pre, ws.mask, ws.vel, ws.sq,
+                self.rule, self.hp, ws.counters, ws.rng, lrs, min(self.batch_size, X.shape[0]),
+                True, 0, np.iinfo(np.int64).max, 0.0)
+        return np.nan if failed else float(cost)
+
+    def predict(self, X):
+        """Outputs (m, n_L) of the current parameters for rows X (m, n_0)."""
+        return forward_rows(self.ws.params, list(self.ws.dims), self.activations, X)
+
+
+def flat_parameters(coefs, intercepts, dtype):
+    """scikit-learn's coefs (n_{l-1}, n_l) and intercepts (n_l,) as one flat (P,) buffer
+    in the kernels' layout (W1, b1, W2, b2, ...)."""
+    return np.concatenate([a.ravel() for coef, intercept in zip(coefs, intercepts)
+                           for a in (coef.T, intercept)]).astype(dtype, copy=False)
+
+
+def forward_rows(params, layer_dims, activations, X):
+    """Outputs (m, n_L) of the network with flat parameters ``params`` (P,) for rows X (m, n_0)."""
+    out = Workspace(layer_dims, X.shape[0], params.dtype, activations, training=False)
+    out.params[...] = params
+    predict_forward(X.T, out.dims, out.codes, out.w_off, out.b_off, out.a_off, out.params,
+                    out.acts)
+    return out.A(out.n_layers).T.copy()
