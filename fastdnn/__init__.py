@@ -3,6 +3,8 @@
 - ``fastdnn.reference``: the seed notebook's plain-NumPy helpers (the oracle).
 - ``fastdnn.functional``: the same functions backed by compiled kernels (a drop-in).
 - ``fastdnn.DeepNeuralNetwork``: fit / predict / score / save; ``fastdnn.load_model``.
+- ``fastdnn.DNNClassifier`` / ``fastdnn.DNNRegressor``: scikit-learn estimators
+  (``fastdnn.sklearn``; needs scikit-learn) computing what MLPClassifier/MLPRegressor do.
 - ``fastdnn.gradient_check``: the compiled backward pass of any configuration
   against finite differences.
 
@@ -23,6 +25,8 @@ _LAZY = {
     "ModelFileError": ("fastdnn.io.model_file", "ModelFileError"),
     "DataFileError": ("fastdnn.io.data", "DataFileError"),
     "NotFittedError": ("fastdnn.exceptions", "NotFittedError"),
+    "DNNClassifier": ("fastdnn.sklearn", "DNNClassifier"),
+    "DNNRegressor": ("fastdnn.sklearn", "DNNRegressor"),
 }
 
 __all__ = ["__version__", *_LAZY]
