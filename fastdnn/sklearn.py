@@ -24,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, shuffle
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import (_check_partial_fit_first_call, type_of_target,
                                       unique_labels)
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -191,6 +191,8 @@ class _DNNBase(BaseEstimator):
                                  "'validation_fraction' or the size of your dataset.")
             if is_classifier(self):
                 y_val = self._label_binarizer.inverse_transform(y_val)
+        else:
+            X_val = y_val = None
         n_samples = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
@@ -207,35 +209,8 @@ class _DNNBase(BaseEstimator):
         sample_idx = np.arange(n_samples, dtype=np.int64)
         try:
             self.n_iter_ = 0
-            for _ in range(self.max_iter):
-                if self.shuffle:
-                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
-                self.loss_ = runner.run_epoch(X, Y, sample_idx, state["learning_rate"])
-                self.n_iter_ += 1
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-                if not np.isfinite(self.loss_):
-                    break
-                if early_stopping:
-                    if self._record_validation(runner, X_val, y_val):
-                        self._best_params = runner.ws.params.copy()
-                else:
-                    self._record_loss()
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    state["learning_rate"] = (float(self.learning_rate_init)
-                                              / (self.t_ + 1) ** self.power_t)
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if self._stop_or_slow_down(state, early_stopping):
-                        break
-                    self._no_improvement_count = 0
-                if incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and "
-                                  "the optimization hasn't converged yet." % self.max_iter,
-                                  ConvergenceWarning)
+            with runner.blas_threads():
+                self._epochs(runner, X, Y, X_val, y_val, sample_idx, state, incremental)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         state["moments"] = runner.optimizer_state()
@@ -243,6 +218,40 @@ class _DNNBase(BaseEstimator):
         self.coefs_, self.intercepts_ = runner.parameters(
             self._best_params if early_stopping else None)  # early stopping: the best
         return bool(np.isfinite(self.loss_))
+
+    def _epochs(self, runner, X, Y, X_val, y_val, sample_idx, state, incremental):
+        """The loop over epochs of scikit-learn's ``_fit_stochastic``."""
+        n_samples = X.shape[0]
+        early_stopping = X_val is not None
+        for _ in range(self.max_iter):
+            if self.shuffle:
+                sample_idx = _shuffled(sample_idx, self._random_state)
+            self.loss_ = runner.run_epoch(X, Y, sample_idx, state["learning_rate"])
+            self.n_iter_ += 1
+            self.t_ += n_samples
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+            if not np.isfinite(self.loss_):
+                break
+            if early_stopping:
+                if self._record_validation(runner, X_val, y_val):
+                    self._best_params = runner.ws.params.copy()
+            else:
+                self._record_loss()
+            if self.solver == "sgd" and self.learning_rate == "invscaling":
+                state["learning_rate"] = (float(self.learning_rate_init)
+                                          / (self.t_ + 1) ** self.power_t)
+            if self._no_improvement_count > self.n_iter_no_change:
+                if self._stop_or_slow_down(state, early_stopping):
+                    break
+                self._no_improvement_count = 0
+            if incremental:
+                break
+            if self.n_iter_ == self.max_iter:
+                warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and "
+                              "the optimization hasn't converged yet." % self.max_iter,
+                              ConvergenceWarning)
 
     def _record_validation(self, runner, X_val, y_val):
         """scikit-learn's early-stopping branch of ``_update_no_improvement_count``;
@@ -437,6 +446,15 @@ class DNNRegressor(RegressorMixin, _DNNBase):
     def predict(self, X):
         """Predicted values (n_samples,) or (n_samples, n_outputs)."""
         return _ravel_single(self._forward(X))
+
+
+def _shuffled(indices, random_state):
+    """``sklearn.utils.shuffle(indices, random_state=random_state)``, the same draw
+    (``resample`` shuffles an arange in place and takes it), without the per-call
+    parameter validation that costs more than a small epoch's training."""
+    order = np.arange(indices.shape[0])
+    random_state.shuffle(order)
+    return indices[order]
 
 
 def _ravel_single(outputs):

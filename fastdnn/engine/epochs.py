@@ -70,24 +70,28 @@ class EpochRunner:
         self.ws.rng[...] = state["rng"]
 
     # -- training and prediction ---------------------------------------------
+    def blas_threads(self):
+        """Context in which to run epochs: fastdnn's BLAS thread policy for these sizes
+        (``engine.threads``), set once around the loop, not per epoch."""
+        return blas_threads(self.n_threads, list(self.ws.dims), self.batch_size, "direct")
+
     def run_epoch(self, X, Y, order, learning_rate):
         """Train one epoch in place: batches of ``batch_size`` rows of X (m, n_0) and
         Y (m, n_L) taken in ``order`` (m,) int64, the last one smaller.
 
         Returns the epoch's loss as scikit-learn records it: the batches' mean
         losses (with the L2 term, before each batch's update) weighted by their
-        sizes, over m. NaN when an output or a parameter turned non-finite (the
+        sizes, over m. Run it inside ``blas_threads()``. NaN when an output or a parameter turned non-finite (the
         epoch stops there).
         """
         ws = self.ws
         lrs = np.array([learning_rate], dtype=np.float64)
         orders = order.reshape(1, -1)
-        with blas_threads(self.n_threads, list(ws.dims), self.batch_size, "direct"):
-            cost, _, failed, _, _ = train_minibatch(
-                X, Y, orders, ws.xb, ws.yb, ws.dims, ws.codes, ws.w_off, ws.b_off, ws.a_off,
-                ws.params, ws.grads, ws.acts, ws.delta, ws.pre, ws.mask, ws.vel, ws.sq,
-                self.rule, self.hp, ws.counters, ws.rng, lrs, min(self.batch_size, X.shape[0]),
-                True, 0, np.iinfo(np.int64).max, 0.0)
+        cost, _, failed, _, _ = train_minibatch(
+            X, Y, orders, ws.xb, ws.yb, ws.dims, ws.codes, ws.w_off, ws.b_off, ws.a_off,
+            ws.params, ws.grads, ws.acts, ws.delta, ws.pre, ws.mask, ws.vel, ws.sq,
+            self.rule, self.hp, ws.counters, ws.rng, lrs, min(self.batch_size, X.shape[0]),
+            True, 0, np.iinfo(np.int64).max, 0.0)
         return np.nan if failed else float(cost)
 
     def predict(self, X):

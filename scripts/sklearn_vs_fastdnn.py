@@ -1,0 +1,102 @@
+#!/usr/bin/env python
+"""fastdnn's scikit-learn estimators side by side with MLPClassifier / MLPRegressor.
+
+On scikit-learn's bundled data sets (digits, breast cancer, wine: classification;
+diabetes: regression), the same stratified split (25 % test, random_state 0),
+standardised, the same layers and hyper-parameters and random_state: both fit,
+warm (kernels compiled first), interleaved, median of ``--repeats`` fit times. Prints
+the test score of each, the largest relative difference of the fitted parameters,
+the epochs each ran and the fit-time ratio. BLAS runs on ``--threads`` threads in both.
+
+    python scripts/sklearn_vs_fastdnn.py            # the table of issue 10
+    python scripts/sklearn_vs_fastdnn.py --repeats 7 --threads 2
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=5, help="timed fits of each (median)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads of both")
+    return p.parse_args(argv)
+
+
+def problems():
+    """(name, X, y, task) of the four data sets."""
+    from sklearn import datasets
+    yield "digits", *datasets.load_digits(return_X_y=True), "classification"
+    yield "breast_cancer", *datasets.load_breast_cancer(return_X_y=True), "classification"
+    yield "wine", *datasets.load_wine(return_X_y=True), "classification"
+    X, y = datasets.load_diabetes(return_X_y=True)
+    yield "diabetes", X, y / y.std(), "regression"  # targets in units of their spread
+
+
+#: shared hyper-parameters of each task (scikit-learn's defaults otherwise: adam, batch "auto")
+SETTINGS = {"classification": dict(hidden_layer_sizes=(64, 32), max_iter=200, random_state=0),
+            "regression": dict(hidden_layer_sizes=(64, 32), max_iter=300,
+                               learning_rate_init=0.01, random_state=0)}
+
+
+def split(X, y, task):
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=0.25, random_state=0, stratify=y if task == "classification" else None)
+    scaler = StandardScaler().fit(X_tr)
+    return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
+
+
+def timed_fit(make, X, y):
+    est = make()
+    start = time.perf_counter()
+    est.fit(X, y)
+    return time.perf_counter() - start, est
+
+
+def max_rel(a, b):
+    return max(float(abs(p - q).max() / abs(q).max())
+               for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from threadpoolctl import threadpool_limits
+
+    from fastdnn.sklearn import DNNClassifier, DNNRegressor
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    print("%-14s %-13s %10s %7s %11s %9s %10s" % ("data", "estimator", "test score", "epochs",
+                                                  "fit (ms)", "sk / fd", "max rel"))
+    with threadpool_limits(args.threads):
+        for name, X, y, task in problems():
+            X_tr, X_te, y_tr, y_te = split(X, y, task)
+            ours, theirs = ((DNNClassifier, MLPClassifier) if task == "classification"
+                            else (DNNRegressor, MLPRegressor))
+            settings = SETTINGS[task]
+            timed_fit(lambda: ours(**settings), X_tr, y_tr)        # compile, outside the timing
+            times = {"fastdnn": [], "scikit-learn": []}
+            for _ in range(args.repeats):                            # interleaved
+                t, fd = timed_fit(lambda: ours(**settings), X_tr, y_tr)
+                times["fastdnn"].append(t)
+                t, sk = timed_fit(lambda: theirs(**settings), X_tr, y_tr)
+                times["scikit-learn"].append(t)
+            med = {k: statistics.median(v) for k, v in times.items()}
+            diff = max_rel(fd, sk)
+            for label, est in (("fastdnn", fd), ("scikit-learn", sk)):
+                ratio = "%8.1fx" % (med["scikit-learn"] / med["fastdnn"]) if est is fd else ""
+                print("%-14s %-13s %10.4f %7d %11.1f %9s %10s" % (
+                    name, label, est.score(X_te, y_te), est.n_iter_, 1e3 * med[label], ratio,
+                    "%.1e" % diff if est is fd else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
