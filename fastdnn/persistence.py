@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .engine.rng import new_state
+from .io.estimator_file import is_estimator_file
 from .io.model_file import ModelFileError, load_model_file, save_model_file
 from .model import DeepNeuralNetwork
 
@@ -114,6 +115,7 @@ def save_model(model, path, checkpoint=None):
 
 def load_model(path):
     """A fitted ``DeepNeuralNetwork`` from a file written by ``save``; predicts as it did.
+    (A file written by a scikit-learn estimator's ``save`` gives that estimator back.)
 
     Continue training it with ``fit(X, Y, k, warm_start=True)``: with a format-2 file
     this continues exactly (hyper-parameters, optimizer moments, step count, dropout
@@ -121,6 +123,9 @@ def load_model(path):
     descent) gives the defaults for the hyper-parameters it lacks and the state of plain
     gradient descent (no moments), which continues it exactly too.
     """
+    if is_estimator_file(path):
+        from .sklearn import load_estimator
+        return load_estimator(path)
     p = load_model_file(path)
     where = repr(str(path))
     saved = p["hyperparameters"]

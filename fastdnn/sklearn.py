@@ -314,6 +314,32 @@ class _DNNBase(BaseEstimator):
         """Fit the network to rows X (n_samples, n_features) and targets y."""
         return self._fit(X, y, incremental=False)
 
+    def save(self, path):
+        """Write the fitted estimator to an HDF5 file (``fastdnn.io.estimator_file``); read it
+        back with ``fastdnn.load_model``. ``partial_fit`` on the loaded one continues exactly."""
+        check_is_fitted(self)
+        from .io.estimator_file import save_estimator_file
+        params = self.get_params()
+        if not isinstance(params["random_state"], (Integral, type(None))):
+            params["random_state"] = None   # a RandomState object: its draws are spent anyway
+        params["hidden_layer_sizes"] = np.atleast_1d(params["hidden_layer_sizes"]).tolist()
+        if params["dtype"] is not None:
+            params["dtype"] = np.dtype(params["dtype"]).name
+        fitted = {name: _plain(getattr(self, name)) for name in FITTED if hasattr(self, name)}
+        state = self._optimizer_state or {"learning_rate": float(self.learning_rate_init),
+                                          "moments": None}
+        fitted["learning_rate_"] = state["learning_rate"]
+        arrays = dict(state["moments"] or {})
+        fitted["adam_t_"] = int(arrays.pop("t", 0))
+        arrays["best"] = self._best_params
+        lb = getattr(self, "_label_binarizer", None)
+        fitted["y_type_"] = lb.y_type_ if lb is not None else None
+        save_estimator_file(path, {
+            "estimator": type(self).__name__, "params": params, "fitted": fitted,
+            "coefs": self.coefs_, "intercepts": self.intercepts_,
+            "classes": getattr(self, "classes_", None),
+            "feature_names_in": getattr(self, "feature_names_in_", None), "state": arrays})
+
     def to_onnx(self, path=None):
         """The fitted network as an ``onnx.ModelProto`` (see ``fastdnn.onnx_export``)."""
         check_is_fitted(self)
@@ -455,6 +481,51 @@ def _shuffled(indices, random_state):
     order = np.arange(indices.shape[0])
     random_state.shuffle(order)
     return indices[order]
+
+
+#: Fitted attributes saved beside the parameters (scalars and lists).
+FITTED = ("n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_",
+          "best_validation_score_", "n_features_in_", "n_outputs_", "n_layers_",
+          "out_activation_", "_no_improvement_count")
+
+
+def load_estimator(path):
+    """A fitted ``DNNClassifier`` / ``DNNRegressor`` from a file written by ``save``."""
+    from .io.estimator_file import load_estimator_file
+    p = load_estimator_file(path)
+    params = dict(p["params"], hidden_layer_sizes=tuple(p["params"]["hidden_layer_sizes"]))
+    est = {"DNNClassifier": DNNClassifier, "DNNRegressor": DNNRegressor}[p["estimator"]]()
+    est.set_params(**params)
+    fitted = dict(p["fitted"])
+    est._optimizer_state = {"learning_rate": fitted.pop("learning_rate_"), "moments": None}
+    t, y_type = fitted.pop("adam_t_"), fitted.pop("y_type_")
+    for name, value in fitted.items():
+        setattr(est, name, value)
+    est.coefs_, est.intercepts_ = p["coefs"], p["intercepts"]
+    state = p["state"]
+    est._best_params = state.pop("best")
+    if state:
+        est._optimizer_state["moments"] = dict(state, t=t)
+    if p["feature_names_in"] is not None:
+        est.feature_names_in_ = p["feature_names_in"]
+    if p["classes"] is not None:
+        classes = p["classes"]
+        if classes.dtype == object:
+            classes = np.array(list(classes))
+        est.classes_ = classes
+        est._label_binarizer = LabelBinarizer()
+        est._label_binarizer.classes_, est._label_binarizer.y_type_ = classes, y_type
+        est._label_binarizer.sparse_input_ = False
+    return est
+
+
+def _plain(value):
+    """A JSON-ready copy of a fitted attribute (NumPy scalars and lists as Python's)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _ravel_single(outputs):

@@ -260,3 +260,36 @@ def test_dropout_is_fastdnns_own_and_reproducible():
 
 def test_importable_from_fastdnn():
     assert fastdnn.DNNClassifier is DNNClassifier and fastdnn.DNNRegressor is DNNRegressor
+
+
+@pytest.mark.parametrize("kind", ["strings", "multilabel", "regression"])
+def test_save_and_load_model_continue_exactly(tmp_path, kind):
+    """A saved estimator predicts the same and partial_fit continues as the original."""
+    if kind == "regression":
+        X, Y = data()
+        y, est = Y[:, 0], DNNRegressor(hidden_layer_sizes=(5,), solver="sgd", max_iter=5,
+                                       random_state=0)
+    else:
+        (X, y), est = labels(kind), DNNClassifier((5,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    path = tmp_path / "est.h5"
+    est.save(path)
+    back = fastdnn.load_model(path)
+    assert type(back) is type(est) and back.get_params() == est.get_params()
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+    for e in (est, back):
+        e.partial_fit(X, y)
+    assert max_rel(back, est) == 0.0 and back.loss_curve_ == est.loss_curve_
+
+
+def test_loading_a_damaged_estimator_file_names_the_problem(tmp_path):
+    X, y = labels("binary")
+    path = tmp_path / "est.h5"
+    DNNClassifier((3,), max_iter=2).fit(X, y).save(path)
+    raw = bytearray(path.read_bytes())
+    raw[-100] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(fastdnn.ModelFileError, match="checksum mismatch"):
+        fastdnn.load_model(path)

@@ -482,6 +482,15 @@ def save_model_file(path, payload: dict) -> None:
     except (TypeError, ValueError) as e:
         raise _FileError(f"{str(path)!r}: hyperparameters must be JSON-serializable: "
                          f"{e}") from None
+    write_sealed(path, lambda f: _write(f, payload))
+
+
+def write_sealed(path, write) -> None:
+    """Create ``path`` atomically as a sealed HDF5 file whose contents ``write(f)`` (an
+    open ``h5py.File``) fills: temp file in the same directory, integrity header
+    (length, SHA-256) in the 512-byte user block, fsync, os.replace. On any error the
+    temp file is removed and an existing ``path`` is untouched."""
+    path = Path(path)
     directory = path.parent
     _remove_orphans(directory, path.name)
     tmp = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
@@ -489,7 +498,7 @@ def save_model_file(path, payload: dict) -> None:
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         with h5py.File(tmp, "w", userblock_size=USERBLOCK_SIZE) as f:
-            _write(f, payload)
+            write(f)
             f.flush()
         with open(tmp, "r+b") as fh:
             _write_header(fh)
@@ -882,18 +891,11 @@ def _read_checkpoint(r: _Reader):
     return cp
 
 
-def load_model_file(path) -> dict:
-    """Read a model file back into the payload dict written by :func:`save_model_file`.
-
-    Arrays come back bit-identical with their dtypes; parameters ordered W1, b1, W2, b2, ...
-    Adds ``format_version``; a version-1 file gives ``optimizer_state`` and ``validation``
-    None; files before version 3 give ``checkpoint`` None.
-
-    A format-3 file's integrity header (length, SHA-256) is checked before libhdf5 parses
-    anything; files of format 1 and 2 have no digest (see the module docstring). Every
+def read_sealed(path, read):
+    """``read(f, where, size, sealed)`` on the HDF5 file at ``path`` once its integrity
+    header has been checked (``sealed``: False for an older file without one). Every
     problem raises :class:`ModelFileError` naming the file; a missing path raises
-    ``FileNotFoundError``.
-    """
+    ``FileNotFoundError``."""
     path = Path(path)
     where = repr(str(path))
     if not path.exists():
@@ -918,7 +920,7 @@ def load_model_file(path) -> dict:
                              f"another format): {type(e).__name__}: {e}") from None
         try:
             with f:
-                payload = _read_file(f, where, size, sealed)
+                return read(f, where, size, sealed)
         except _FileError:
             raise
         except MemoryError:
@@ -927,6 +929,23 @@ def load_model_file(path) -> dict:
         except Exception as e:      # anything h5py/libhdf5 raise on a damaged file
             raise _FileError(f"{where}: damaged or incomplete fastdnn model file: "
                              f"{type(e).__name__}: {e}") from None
+
+
+def load_model_file(path) -> dict:
+    """Read a model file back into the payload dict written by :func:`save_model_file`.
+
+    Arrays come back bit-identical with their dtypes; parameters ordered W1, b1, W2, b2, ...
+    Adds ``format_version``; a version-1 file gives ``optimizer_state`` and ``validation``
+    None; files before version 3 give ``checkpoint`` None.
+
+    A format-3 file's integrity header (length, SHA-256) is checked before libhdf5 parses
+    anything; files of format 1 and 2 have no digest (see the module docstring). Every
+    problem raises :class:`ModelFileError` naming the file; a missing path raises
+    ``FileNotFoundError``.
+    """
+    path = Path(path)
+    payload = read_sealed(path, _read_file)
+    where = repr(str(path))
     _check_payload(payload, where, payload["format_version"])
     return payload
 
