@@ -33,7 +33,8 @@ from .engine.epochs import EpochRunner, flat_parameters, forward_rows
 from .engine.options import TrainingOptions
 from .kernels.training import SKLEARN_LOSS
 
-__all__ = ["DNNClassifier", "DNNRegressor", "NotFittedError"]
+__all__ = ["DNNClassifier", "DNNRegressor", "NotFittedError", "load_estimator",
+           "register_onnx_converters"]
 
 #: scikit-learn's hidden activation names -> fastdnn's kernels ("leaky_relu" is fastdnn's own).
 HIDDEN = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
@@ -481,6 +482,14 @@ def _shuffled(indices, random_state):
     order = np.arange(indices.shape[0])
     random_state.shuffle(order)
     return indices[order]
+
+
+def register_onnx_converters():
+    """Teach skl2onnx to convert DNNClassifier / DNNRegressor, so that
+    ``skl2onnx.to_onnx(pipeline, X[:1])`` converts a whole ``Pipeline`` ending in one
+    (``fastdnn.onnx_export.register_skl2onnx``; needs the ``onnx`` extra)."""
+    from .onnx_export import register_skl2onnx
+    register_skl2onnx([DNNClassifier, DNNRegressor])
 
 
 #: Fitted attributes saved beside the parameters (scalars and lists).
