@@ -25,6 +25,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (_check_partial_fit_first_call, type_of_target,
                                       unique_labels)
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -41,7 +42,7 @@ HIDDEN = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu":
           "leaky_relu": "leaky_relu"}
 #: scikit-learn's output activation names -> fastdnn's.
 OUTPUT = {"logistic": "sigmoid", "softmax": "softmax", "identity": "identity"}
-SOLVERS = ("sgd", "adam")
+SOLVERS = ("lbfgs", "sgd", "adam")
 SCHEDULES = ("constant", "invscaling", "adaptive")
 
 
@@ -57,9 +58,6 @@ class _DNNBase(BaseEstimator):
         if any(s <= 0 for s in sizes):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
         _choice("activation", self.activation, tuple(HIDDEN))
-        if self.solver == "lbfgs":
-            raise ValueError("solver='lbfgs' is not supported by fastdnn (its estimators train "
-                             "with 'adam' or 'sgd'); use sklearn.neural_network for L-BFGS")
         _choice("solver", self.solver, SOLVERS)
         _choice("learning_rate", self.learning_rate, SCHEDULES)
         _number("alpha", self.alpha, low=0)
@@ -112,7 +110,10 @@ class _DNNBase(BaseEstimator):
                              "fitted %s, asked %s" % (
                                  [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]],
                                  layer_units))
-        finite = self._fit_stochastic(X, y, layer_units, incremental)
+        if self.solver == "lbfgs":
+            finite = self._fit_lbfgs(X, y, layer_units)
+        else:
+            finite = self._fit_stochastic(X, y, layer_units, incremental)
         if not finite or not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
             raise ValueError("Solver produced non-finite parameter weights. The input data may"
                              " contain large values and need to be preprocessed.")
@@ -138,6 +139,10 @@ class _DNNBase(BaseEstimator):
             intercept = self._random_state.uniform(-bound, bound, fan_out)
             self.coefs_.append(coef.astype(dtype, copy=False))
             self.intercepts_.append(intercept.astype(dtype, copy=False))
+        self._optimizer_state = None
+        self._best_params = flat_parameters(self.coefs_, self.intercepts_, dtype)
+        if self.solver == "lbfgs":
+            return
         self.loss_curve_ = []
         self._no_improvement_count = 0
         if self.early_stopping:
@@ -148,8 +153,6 @@ class _DNNBase(BaseEstimator):
             self.best_loss_ = np.inf
             self.validation_scores_ = None
             self.best_validation_score_ = None
-        self._optimizer_state = None
-        self._best_params = flat_parameters(self.coefs_, self.intercepts_, dtype)
 
     def _activations(self):
         return [HIDDEN[self.activation]] * (self.n_layers_ - 2) + [OUTPUT[self.out_activation_]]
@@ -168,6 +171,37 @@ class _DNNBase(BaseEstimator):
                              self.n_threads, seed)
         runner.set_parameters(self.coefs_, self.intercepts_)
         return runner
+
+    def _fit_lbfgs(self, X, y, layer_units):
+        """scikit-learn's ``_fit_lbfgs``: SciPy's L-BFGS-B over scikit-learn's packed
+        parameters, its loss and gradient computed by the compiled full-batch pass."""
+        import scipy.optimize
+        n = X.shape[0]
+        runner = self._runner(layer_units, X.dtype, n)
+        pack = runner.sklearn_packing()
+        decay = self.alpha * runner.weight_mask()
+        X = np.ascontiguousarray(X)
+        Y = np.ascontiguousarray(y, dtype=X.dtype)
+
+        def loss_and_gradient(packed):
+            runner.ws.params[pack] = packed
+            loss, sums = runner.loss_and_gradient_sums(X, Y)
+            grad = sums + decay * runner.ws.params   # scikit-learn's (sum + alpha W) / n
+            grad /= n
+            return loss / n, grad[pack]
+
+        with runner.blas_threads():
+            result = scipy.optimize.minimize(
+                loss_and_gradient, runner.ws.params[pack], method="L-BFGS-B", jac=True,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+        if result.status != 0:
+            warnings.warn("lbfgs failed to converge after %d iteration(s) (status=%d): %s"
+                          % (result.nit, result.status, result.message), ConvergenceWarning)
+        self.n_iter_ = min(result.nit, self.max_iter)
+        self.loss_ = result.fun
+        runner.ws.params[pack] = result.x
+        self.coefs_, self.intercepts_ = runner.parameters()
+        return bool(np.isfinite(self.loss_))
 
     def _fit_stochastic(self, X, y, layer_units, incremental):
         """scikit-learn's ``_fit_stochastic`` with each epoch's batches compiled.
@@ -347,6 +381,12 @@ class _DNNBase(BaseEstimator):
         from .onnx_export import mlp_to_onnx
         return mlp_to_onnx(self, path)
 
+    def _check_stochastic(self):
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                                 "%s is not stochastic." % self.solver)
+        return True
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
 
@@ -355,7 +395,7 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
     """``MLPClassifier``'s numbers, fastdnn's speed.
 
     Same parameters and defaults as ``sklearn.neural_network.MLPClassifier``
-    (``solver`` "adam" or "sgd"; "lbfgs" raises), plus fastdnn's own:
+    (``solver`` "adam", "sgd" or "lbfgs"), plus fastdnn's own:
     ``dtype`` (None: float32 data stays float32, else float64, as in
     scikit-learn; or "float32"/"float64"), ``keep_prob`` (dropout on the hidden
     layers, 1: none) and ``n_threads`` (BLAS threads, None: fastdnn's policy).
@@ -402,6 +442,7 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
             outputs = outputs.ravel()
         return self._label_binarizer.inverse_transform(outputs)
 
+    @available_if(lambda est: est._check_stochastic())
     def partial_fit(self, X, y, classes=None):
         """One epoch over X, y; ``classes`` (every label) is needed on the first call."""
         if _check_partial_fit_first_call(self, classes):
@@ -466,6 +507,7 @@ class DNNRegressor(RegressorMixin, _DNNBase):
     def _score_outputs(self, outputs, y):
         return _finite_score(_ravel_single(outputs), y, r2_score)
 
+    @available_if(lambda est: est._check_stochastic())
     def partial_fit(self, X, y):
         """One epoch over X, y."""
         return self._fit(X, y, incremental=True)

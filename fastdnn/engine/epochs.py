@@ -9,14 +9,16 @@ stores them: X (m, n_0) and Y (m, n_L), C-contiguous, are exactly the
 
 import numpy as np
 
-from ..kernels.training import SKLEARN_LOSS, predict_forward, train_minibatch
+from ..kernels.training import SKLEARN_LOSS, gradient_sums, predict_forward, train_minibatch
 from ..kernels.update import SK_ADAM, SK_NESTEROV, SK_SGD
 from .rng import new_state
 from .threads import blas_threads
 from .workspace import Workspace
 
-#: scikit-learn solver -> (update rule, optimiser moments kept)
-SOLVERS = {"sgd": (SK_SGD, 1), "sgd_nesterov": (SK_NESTEROV, 1), "adam": (SK_ADAM, 2)}
+#: scikit-learn solver -> (update rule, optimiser moments kept); L-BFGS only asks for
+#: losses and gradients (SciPy updates), so it keeps no moments and its rule is unused.
+SOLVERS = {"sgd": (SK_SGD, 1), "sgd_nesterov": (SK_NESTEROV, 1), "adam": (SK_ADAM, 2),
+           "lbfgs": (SK_SGD, 0)}
 
 
 class EpochRunner:
@@ -93,6 +95,31 @@ class EpochRunner:
             self.rule, self.hp, ws.counters, ws.rng, lrs, min(self.batch_size, X.shape[0]),
             True, 0, np.iinfo(np.int64).max, 0.0)
         return np.nan if failed else float(cost)
+
+    def loss_and_gradient_sums(self, X, Y):
+        """(summed loss with its L2 term, unscaled gradient sums (P,)) of the current
+        parameters over all rows of X (m, n_0), Y (m, n_L); m at most ``batch_size``.
+        For full-batch solvers (L-BFGS). The sums are the workspace's buffer: copy to keep."""
+        ws = self.ws
+        loss = gradient_sums(X.T, Y.T, ws.dims, ws.codes, ws.w_off, ws.b_off, ws.a_off,
+                             ws.params, ws.grads, ws.acts, ws.delta, ws.pre, ws.mask, self.hp,
+                             ws.rng)
+        return loss, ws.grads
+
+    def weight_mask(self):
+        """(P,) 1 where the flat buffer holds a weight, 0 at biases (L2 reaches weights only)."""
+        mask = np.zeros(self.ws.params.size, dtype=self.ws.dtype)
+        for l in range(1, self.ws.n_layers + 1):
+            self.ws.W(l, mask)[...] = 1
+        return mask
+
+    def sklearn_packing(self):
+        """Index (P,) such that params[index] is scikit-learn's ``_pack`` order: every coef
+        (n_{l-1}, n_l) flattened, then every intercept."""
+        index = np.arange(self.ws.params.size)
+        L = self.ws.n_layers
+        return np.concatenate([self.ws.W(l, index).T.ravel() for l in range(1, L + 1)]
+                              + [self.ws.b(l, index).ravel() for l in range(1, L + 1)])
 
     def predict(self, X):
         """Outputs (m, n_L) of the current parameters for rows X (m, n_0)."""
