@@ -354,6 +354,7 @@ class _DNNBase(BaseEstimator):
         back with ``fastdnn.load_model``. ``partial_fit`` on the loaded one continues exactly."""
         check_is_fitted(self)
         from .io.estimator_file import save_estimator_file
+        from .persistence import _plain
         params = self.get_params()
         if not isinstance(params["random_state"], (Integral, type(None))):
             params["random_state"] = None   # a RandomState object: its draws are spent anyway
@@ -568,15 +569,6 @@ def load_estimator(path):
         est._label_binarizer.classes_, est._label_binarizer.y_type_ = classes, y_type
         est._label_binarizer.sparse_input_ = False
     return est
-
-
-def _plain(value):
-    """A JSON-ready copy of a fitted attribute (NumPy scalars and lists as Python's)."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _ravel_single(outputs):
