@@ -19,6 +19,11 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+
+try:
+    import sklearn  # noqa: F401
+except ImportError as err:  # pragma: no cover - the extra is installed in the tests
+    raise ImportError("fastdnn.sklearn needs scikit-learn: pip install 'fastdnn[sklearn]'") from err
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
