@@ -202,7 +202,22 @@ class DeepNeuralNetwork:
         then raises ``fastdnn.TrainingInterrupted``; a second Ctrl-C stops at once.
         If the run diverges (NaN/inf), the model keeps the last finite parameters
         and the costs recorded so far, then ``TrainingDivergedError`` is raised.
+
+        Data that is not in memory: X an h5py dataset (m, ...) with labels Y (an
+        h5py dataset or array, (m,), (1, m) or (m, n_L)), or a
+        ``fastdnn.io.HDF5Source`` with Y=None, trains out of core, chunk by chunk
+        (``fastdnn.outofcore``); X, Y dask arrays (n_x, m), (n_L, m) train
+        data-parallel on the current Dask client (``fastdnn.distributed``).
         """
+        if _out_of_core(X):
+            return _elsewhere(X)[0](self, X, Y, num_iterations, num_epochs=num_epochs,
+                                    initial_parameters=initial_parameters,
+                                    record_every=record_every, verbose=verbose,
+                                    warm_start=warm_start, callback=callback,
+                                    validation_data=validation_data,
+                                    early_stopping=early_stopping, patience=patience,
+                                    checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                                    resume=resume)
         if resume is not None:
             return self._resume(X, Y, resume, num_iterations, num_epochs, initial_parameters,
                                 warm_start, verbose, callback, validation_data, checkpoint)
@@ -384,8 +399,13 @@ class DeepNeuralNetwork:
         return self.activations_[-1]
 
     def predict_proba(self, X):
-        """Outputs A_L (n_L, m) for X (n_x, m): probabilities (sigmoid, softmax) or values."""
+        """Outputs A_L (n_L, m) for X (n_x, m): probabilities (sigmoid, softmax) or values.
+
+        X may be an h5py dataset / ``fastdnn.io.HDF5Source`` (m, ...), read chunk by
+        chunk, or a dask array (n_x, m) (the result is then a dask array)."""
         self._check_fitted()
+        if _out_of_core(X):
+            return _elsewhere(X)[1](self, X)
         X = v.check_X(X, self.layer_dims_[0], self.dtype_)
         return _forward(self.parameters_, self.layer_dims_, self.activations_, X)
 
@@ -399,9 +419,16 @@ class DeepNeuralNetwork:
             return np.argmax(A, axis=0).reshape(1, -1).astype(np.int64)
         return A
 
-    def score(self, X, Y):
-        """Accuracy (sigmoid, softmax) or R^2 (identity, averaged over the outputs) on X (n_x, m)."""
+    def score(self, X, Y=None):
+        """Accuracy (sigmoid, softmax) or R^2 (identity, averaged over the outputs) on X (n_x, m).
+
+        X, Y may be an h5py dataset and its labels (or an ``HDF5Source``, Y=None),
+        or dask arrays, as in ``fit``."""
         self._check_fitted()
+        if _out_of_core(X):
+            return _elsewhere(X)[2](self, X, Y)
+        if Y is None:
+            raise TypeError("score(X, Y) needs the targets Y (only an HDF5Source carries its own)")
         X, Y = v.check_targets(X, Y, self.layer_dims_, self.dtype_, self.output_)
         return _score(self.output_, self.predict_proba(X), Y)
 
@@ -425,6 +452,23 @@ class DeepNeuralNetwork:
     def __repr__(self):
         return "DeepNeuralNetwork(layer_dims=%r, learning_rate=%r, init=%r, dtype=%r)" % (
             self.layer_dims, self.learning_rate, self.init, str(self.dtype))
+
+
+def _out_of_core(X):
+    """Whether X is an h5py dataset, a ``fastdnn.io.HDF5Source`` or a dask array (checked
+    without importing h5py or dask)."""
+    module = type(X).__module__
+    return module.partition(".")[0] in ("h5py", "dask") or module == "fastdnn.io.sources"
+
+
+def _elsewhere(X):
+    """(fit, predict_proba, score) for data X that is not in memory: dask arrays train
+    data-parallel (``fastdnn.distributed``), HDF5 data out of core (``fastdnn.outofcore``)."""
+    if type(X).__module__.partition(".")[0] == "dask":
+        from . import distributed
+        return distributed.fit_dask, distributed.predict_proba_dask, distributed.score_dask
+    from . import outofcore
+    return outofcore.fit_hdf5, outofcore.predict_proba_hdf5, outofcore.score_hdf5
 
 
 def _padded(values, n):
