@@ -317,6 +317,22 @@ def build_parser():
                    help="how often to write the checkpoint: every N iterations (epochs) or "
                    "every N seconds with a trailing s, e.g. 30s (default: %s)"
                    % DEFAULT_CHECKPOINT_EVERY)
+    big = t.add_argument_group("data larger than memory, and Dask")
+    big.add_argument("--stream", action="store_true",
+                     help="read the data files chunk by chunk while training (out of core: "
+                     "memory bounded by --chunk-examples, not by the file); mini-batches then "
+                     "take the chunks in a shuffled order and shuffle inside each chunk")
+    big.add_argument("--chunk-examples", type=_positive_int, default=None, metavar="N",
+                     help="examples per chunk read with --stream or per Dask block (default: "
+                     "64 MB of float64 X)")
+    dask_where = big.add_mutually_exclusive_group()
+    dask_where.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+                            help="train data-parallel on the Dask cluster at ADDRESS (e.g. "
+                            "tcp://scheduler:8786); its workers read the data file themselves, "
+                            "so it must be at the same path on them")
+    dask_where.add_argument("--dask-workers", type=_positive_int, default=None, metavar="N",
+                            help="start a local Dask cluster of N worker processes and train "
+                            "data-parallel on it")
     t.add_argument("--out", default="model.h5", metavar="PATH",
                    help="where to save the model (default: model.h5)")
     t.add_argument("--plot", metavar="PNG", help="write the learning curve here (needs matplotlib)")
@@ -335,6 +351,10 @@ def build_parser():
     e.add_argument("model", metavar="MODEL")
     e.add_argument("data", metavar="DATA")
     data_keys(e, "dataset holding the 0/1 labels; required with --x-key")
+    e.add_argument("--stream", action="store_true",
+                   help="read DATA chunk by chunk (memory bounded by --chunk-examples)")
+    e.add_argument("--chunk-examples", type=_positive_int, default=None, metavar="N",
+                   help="examples per chunk with --stream (default: 64 MB of float64 X)")
     e.set_defaults(func=_cmd_evaluate)
 
     q = sub.add_parser("predict", help="predicted probabilities and labels as CSV",
@@ -346,6 +366,10 @@ def build_parser():
     q.add_argument("--out", default="-", metavar="CSV",
                    help="output CSV file (default: standard output)")
     data_keys(q, "labels dataset (optional, ignored: predictions do not need labels)")
+    q.add_argument("--stream", action="store_true",
+                   help="read DATA chunk by chunk (memory bounded by --chunk-examples)")
+    q.add_argument("--chunk-examples", type=_positive_int, default=None, metavar="N",
+                   help="examples per chunk with --stream (default: 64 MB of float64 X)")
     q.set_defaults(func=_cmd_predict)
 
     i = sub.add_parser("info", help="describe a model file",
@@ -806,6 +830,11 @@ def _continue_command(args, path, more, unit):
 
 def _cmd_train(args):
     _check_train_usage(args)
+    if args.stream or args.dask_scheduler is not None or args.dask_workers is not None:
+        from .cli_large import train_large
+        return train_large(args)
+    if args.chunk_examples is not None:
+        raise UsageError("--chunk-examples needs --stream, --dask-scheduler or --dask-workers")
     if args.early_stopping and args.validation_split is None and args.validation is None:
         raise UsageError("--early-stopping needs validation data (--validation-split or "
                          "--validation)")
@@ -1000,7 +1029,11 @@ def _validation_summary(model, unit, args, n, start):
 
 def _cmd_evaluate(args):
     _check_keys(args, need_y=True)
+    _check_stream(args)
     model = _load_model(args.model)
+    if args.stream:
+        from .cli_large import evaluate_large
+        return evaluate_large(args, model)
     ds = _load_builtin()[1] if args.data == BUILTIN else _load_data(args.data, args)
     where = "the built-in test split" if args.data == BUILTIN else repr(args.data)
     _check_n_x(model.layer_dims_[0], ds.X, where)
@@ -1019,9 +1052,20 @@ def _cmd_evaluate(args):
     return 0
 
 
+def _check_stream(args):
+    if args.chunk_examples is not None and not args.stream:
+        raise UsageError("--chunk-examples needs --stream")
+    if args.stream and args.data == BUILTIN:
+        raise UsageError("--stream reads a data file, not the built-in data set")
+
+
 def _cmd_predict(args):
     _check_keys(args, need_y=False)
+    _check_stream(args)
     model = _load_model(args.model)
+    if args.stream:
+        from .cli_large import predict_large
+        return predict_large(args, model)
     if args.data == BUILTIN:
         X, where = _load_builtin()[1].X, "the built-in test split"
     elif args.x_key is not None:
