@@ -67,6 +67,17 @@ def piece_rows(params, dims, activations, X, Y, rows, hp):
                       np.ascontiguousarray(Y[:, rows]), hp)
 
 
+def piece_sample_rows(params, dims, activations, X, Y, rows, hp):
+    """``piece_sums`` of the rows ``rows`` (int64 positions in batch order, or None: all) of
+    one block of X (k, n_0) and Y (k, n_L) stored as rows (scikit-learn's layout); the
+    piece is passed as the transposed view of its gathered rows, as in-memory training
+    does. Runs on a worker."""
+    if rows is not None:
+        X, Y = X[rows], Y[rows]
+    X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
+    return piece_sums(params, dims, activations, X.T, Y.T, hp)
+
+
 def _check_x_block(block, n_x, dtype):
     return v.check_X(block, n_x, dtype)
 
@@ -114,13 +125,18 @@ def prepare(X, Y, dims, dtype, output):
 
 
 class _Blocks:
-    """The persisted blocks and how a round runs on them (a client, or the local scheduler)."""
+    """The persisted blocks and how a round runs on them (a client, or the local scheduler).
 
-    def __init__(self, X, Y, client, retries):
+    samples_axis: 1 for X (n_x, m), Y (n_L, m) (``DeepNeuralNetwork``), 0 for rows
+    X (m, n_x), Y (m, n_L) (the scikit-learn estimators, ``piece_sample_rows``).
+    """
+
+    def __init__(self, X, Y, client, retries, samples_axis=1):
         import dask
 
         self.client, self.retries = client, retries
-        self.offsets = np.concatenate(([0], np.cumsum(X.chunks[1]))).astype(np.int64)
+        self.samples_axis = samples_axis
+        self.offsets = np.concatenate(([0], np.cumsum(X.chunks[samples_axis]))).astype(np.int64)
         if client is not None:
             from distributed import futures_of, wait
 
@@ -146,13 +162,20 @@ class _Blocks:
             import dask
 
             p = dask.delayed(params, traverse=False)
-            calls = [dask.delayed(piece_sums if rows is None else piece_rows, pure=True)(
+            calls = [dask.delayed(self._function(rows), pure=True)(
                 p, *self._args(b, rows, meta)) for b, rows in tasks]
             return list(dask.compute(*calls))
         return self._run_client(params, tasks, meta)
 
+    def _function(self, rows):
+        if self.samples_axis == 0:
+            return piece_sample_rows
+        return piece_sums if rows is None else piece_rows
+
     def _args(self, b, rows, meta):
         dims, acts, hp = meta
+        if self.samples_axis == 0:
+            return dims, acts, self.xb[b], self.yb[b], rows, hp
         if rows is None:
             return dims, acts, self.xb[b], self.yb[b], hp
         return dims, acts, self.xb[b], self.yb[b], rows, hp
@@ -166,7 +189,7 @@ class _Blocks:
             try:
                 # the parameters travel inside each task (no scattered copy whose holder
                 # could die: a round only depends on the persisted blocks)
-                futures = [client.submit(piece_sums if rows is None else piece_rows, params,
+                futures = [client.submit(self._function(rows), params,
                                          *self._args(b, rows, meta), pure=False)
                            for b, rows in tasks]
                 out = client.gather(futures, direct=True)  # from the workers, not via the

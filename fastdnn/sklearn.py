@@ -11,8 +11,13 @@ measured differences). The loop over epochs runs here, in Python, as in
 scikit-learn; each epoch's batches run in one compiled call
 (``fastdnn.engine.epochs``).
 
-Rows are samples. Needs scikit-learn (``pip install 'fastdnn[sklearn]'``);
-``import fastdnn`` does not import it.
+Rows are samples. Besides arrays, ``fit``, ``partial_fit``, ``predict``,
+``predict_proba``, ``predict_log_proba`` and ``score`` take h5py datasets and
+``fastdnn.io.HDF5Source`` (streamed from disk, batch by batch) and dask arrays
+(each batch split among the Dask workers' blocks), with the same results
+(``fastdnn.sklearn_sources``; the same epoch loop on another epoch runner).
+Needs scikit-learn (``pip install 'fastdnn[sklearn]'``); ``import fastdnn``
+does not import it.
 """
 
 import warnings
@@ -33,11 +38,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (_check_partial_fit_first_call, type_of_target,
                                       unique_labels)
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import _check_y, check_is_fitted, column_or_1d, validate_data
 
 from .engine.epochs import EpochRunner, flat_parameters, forward_rows
 from .engine.options import TrainingOptions
 from .kernels.training import SKLEARN_LOSS
+from .sklearn_sources import is_source, labels_of, rows_of
 
 __all__ = ["DNNClassifier", "DNNRegressor", "NotFittedError", "load_estimator",
            "register_onnx_converters"]
@@ -100,25 +106,33 @@ class _DNNBase(BaseEstimator):
 
     # -- fit -----------------------------------------------------------------
     def _fit(self, X, y, incremental):
+        """fit / partial_fit on rows X (an array, or a source of ``fastdnn.sklearn_sources``:
+        then ``data`` streams them) and targets y."""
         sizes = self._check_params()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if is_source(X):
+            data = self._check_source(X, reset=first_pass)
+            y = self._validate_targets(labels_of(X, y), data.n_samples, incremental)
+            n_features, dtype = data.n_features, data.dtype
+        else:
+            X, y = self._validate_input(X, y, incremental, reset=first_pass)
+            data, n_features, dtype = X, X.shape[1], X.dtype
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
-        layer_units = [X.shape[1]] + sizes + [self.n_outputs_]
+        layer_units = [n_features] + sizes + [self.n_outputs_]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(y, layer_units, X.dtype)
+            self._initialize(y, layer_units, dtype)
         elif [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]] != layer_units:
             raise ValueError("warm_start / partial_fit with a network of other layer sizes: "
                              "fitted %s, asked %s" % (
                                  [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]],
                                  layer_units))
         if self.solver == "lbfgs":
-            finite = self._fit_lbfgs(X, y, layer_units)
+            finite = self._fit_lbfgs(data, y, layer_units, dtype)
         else:
-            finite = self._fit_stochastic(X, y, layer_units, incremental)
+            finite = self._fit_stochastic(data, y, layer_units, dtype, incremental)
         if not finite or not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
             raise ValueError("Solver produced non-finite parameter weights. The input data may"
                              " contain large values and need to be preprocessed.")
@@ -162,35 +176,44 @@ class _DNNBase(BaseEstimator):
     def _activations(self):
         return [HIDDEN[self.activation]] * (self.n_layers_ - 2) + [OUTPUT[self.out_activation_]]
 
-    def _runner(self, layer_units, dtype, batch_size):
-        """The compiled loop's buffers, loaded with the current parameters and, when
-        continuing (partial_fit), the optimiser's state."""
+    def _runner(self, data, Y, train_idx, val_idx, layer_units, dtype, batch_size):
+        """The epoch runner (``fastdnn.engine.epochs``) of the training rows, loaded with the
+        current parameters: ``EpochRunner`` for rows X (n, n_features) in memory, else the
+        source's ``PieceEpochRunner``. Y (n, n_L): every row's targets; train_idx, val_idx:
+        the rows of the early-stopping split (None: every row trains)."""
         solver = "sgd_nesterov" if self.solver == "sgd" and self.nesterovs_momentum else self.solver
         opts = TrainingOptions(beta=self.momentum, beta1=self.beta_1, beta2=self.beta_2,
                                epsilon=self.epsilon, lambd=self.alpha, keep_prob=self.keep_prob)
-        seed = 0
-        if self.keep_prob < 1:  # fastdnn's own option: its masks' seed from the same stream
-            seed = int(self._random_state.randint(np.iinfo(np.int32).max))
-        runner = EpochRunner(layer_units, self._activations(), dtype, solver,
-                             opts.kernel_hyperparameters(SKLEARN_LOSS), batch_size,
-                             self.n_threads, seed)
+        kw = {"layer_dims": layer_units, "activations": self._activations(), "dtype": dtype,
+              "solver": solver, "hp": opts.kernel_hyperparameters(SKLEARN_LOSS),
+              "batch_size": batch_size, "n_threads": self.n_threads}
+        if not isinstance(data, np.ndarray):
+            runner = data.runner(Y, train_idx, val_idx, **kw)
+        else:
+            seed = 0
+            if self.keep_prob < 1:  # fastdnn's own option: its masks' seed from the same stream
+                seed = int(self._random_state.randint(np.iinfo(np.int32).max))
+            runner = EpochRunner(dropout_seed=seed, **kw)
+            if train_idx is None:
+                runner.bind(data, Y)
+            else:
+                runner.bind(data[train_idx], Y[train_idx], data[val_idx])
         runner.set_parameters(self.coefs_, self.intercepts_)
         return runner
 
-    def _fit_lbfgs(self, X, y, layer_units):
+    def _fit_lbfgs(self, data, y, layer_units, dtype):
         """scikit-learn's ``_fit_lbfgs``: SciPy's L-BFGS-B over scikit-learn's packed
-        parameters, its loss and gradient computed by the compiled full-batch pass."""
+        parameters, its loss and gradient computed by the compiled full-batch pass
+        (summed over the chunks or blocks of a source)."""
         import scipy.optimize
-        n = X.shape[0]
-        runner = self._runner(layer_units, X.dtype, n)
+        n = y.shape[0]
+        runner = self._runner(data, y, None, None, layer_units, dtype, n)
         pack = runner.sklearn_packing()
         decay = self.alpha * runner.weight_mask()
-        X = np.ascontiguousarray(X)
-        Y = np.ascontiguousarray(y, dtype=X.dtype)
 
         def loss_and_gradient(packed):
             runner.ws.params[pack] = packed
-            loss, sums = runner.loss_and_gradient_sums(X, Y)
+            loss, sums = runner.loss_and_gradient_sums()
             grad = sums + decay * runner.ws.params   # scikit-learn's (sum + alpha W) / n
             grad /= n
             return loss / n, grad[pack]
@@ -208,7 +231,7 @@ class _DNNBase(BaseEstimator):
         self.coefs_, self.intercepts_ = runner.parameters()
         return bool(np.isfinite(self.loss_))
 
-    def _fit_stochastic(self, X, y, layer_units, incremental):
+    def _fit_stochastic(self, data, y, layer_units, dtype, incremental):
         """scikit-learn's ``_fit_stochastic`` with each epoch's batches compiled.
 
         Returns False when the loss or the parameters turned non-finite: scikit-learn
@@ -221,19 +244,19 @@ class _DNNBase(BaseEstimator):
         if state is None:
             state = {"learning_rate": float(self.learning_rate_init), "moments": None}
         early_stopping = self.early_stopping
-        if early_stopping:
+        train_idx = val_idx = y_val = None
+        n_samples = y.shape[0]
+        if early_stopping:  # split the rows' indices as train_test_split(X, y) splits X
             stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
-            X, X_val, y, y_val = train_test_split(X, y, random_state=self._random_state,
-                                                  test_size=self.validation_fraction,
-                                                  stratify=stratify)
-            if X_val.shape[0] < 2:
+            train_idx, val_idx, _, y_val = train_test_split(
+                np.arange(n_samples), y, random_state=self._random_state,
+                test_size=self.validation_fraction, stratify=stratify)
+            if val_idx.shape[0] < 2:
                 raise ValueError("The validation set is too small. Increase "
                                  "'validation_fraction' or the size of your dataset.")
             if is_classifier(self):
                 y_val = self._label_binarizer.inverse_transform(y_val)
-        else:
-            X_val = y_val = None
-        n_samples = X.shape[0]
+            n_samples = train_idx.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
@@ -241,16 +264,14 @@ class _DNNBase(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than "
                               "sample size. It is going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        runner = self._runner(layer_units, X.dtype, batch_size)
+        runner = self._runner(data, y, train_idx, val_idx, layer_units, dtype, batch_size)
         if state["moments"] is not None:
             runner.set_optimizer_state(state["moments"])
-        X = np.ascontiguousarray(X)
-        Y = np.ascontiguousarray(y, dtype=X.dtype)
         sample_idx = np.arange(n_samples, dtype=np.int64)
         try:
             self.n_iter_ = 0
             with runner.blas_threads():
-                self._epochs(runner, X, Y, X_val, y_val, sample_idx, state, incremental)
+                self._epochs(runner, n_samples, y_val, sample_idx, state, incremental)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         state["moments"] = runner.optimizer_state()
@@ -259,14 +280,14 @@ class _DNNBase(BaseEstimator):
             self._best_params if early_stopping else None)  # early stopping: the best
         return bool(np.isfinite(self.loss_))
 
-    def _epochs(self, runner, X, Y, X_val, y_val, sample_idx, state, incremental):
-        """The loop over epochs of scikit-learn's ``_fit_stochastic``."""
-        n_samples = X.shape[0]
-        early_stopping = X_val is not None
+    def _epochs(self, runner, n_samples, y_val, sample_idx, state, incremental):
+        """The loop over epochs of scikit-learn's ``_fit_stochastic``, on any epoch runner
+        (``fastdnn.engine.epochs``); y_val: the validation labels (None: no early stopping)."""
+        early_stopping = y_val is not None
         for _ in range(self.max_iter):
             if self.shuffle:
                 sample_idx = _shuffled(sample_idx, self._random_state)
-            self.loss_ = runner.run_epoch(X, Y, sample_idx, state["learning_rate"])
+            self.loss_ = runner.run_epoch(sample_idx, state["learning_rate"])
             self.n_iter_ += 1
             self.t_ += n_samples
             self.loss_curve_.append(self.loss_)
@@ -275,7 +296,7 @@ class _DNNBase(BaseEstimator):
             if not np.isfinite(self.loss_):
                 break
             if early_stopping:
-                if self._record_validation(runner, X_val, y_val):
+                if self._record_validation(runner, y_val):
                     self._best_params = runner.ws.params.copy()
             else:
                 self._record_loss()
@@ -293,10 +314,10 @@ class _DNNBase(BaseEstimator):
                               "the optimization hasn't converged yet." % self.max_iter,
                               ConvergenceWarning)
 
-    def _record_validation(self, runner, X_val, y_val):
+    def _record_validation(self, runner, y_val):
         """scikit-learn's early-stopping branch of ``_update_no_improvement_count``;
         returns whether this score is the best so far (the caller keeps the parameters)."""
-        score = self._score_outputs(runner.predict(X_val), y_val)
+        score = self._score_outputs(runner.validation_outputs(), y_val)
         self.validation_scores_.append(score)
         if self.verbose:
             print("Validation score: %f" % score)
@@ -342,13 +363,50 @@ class _DNNBase(BaseEstimator):
 
     # -- prediction ----------------------------------------------------------
     def _forward(self, X):
-        """Outputs (m, n_L) for rows X, validated against the fit."""
+        """Outputs (m, n_L) for rows X, validated against the fit: an array (HDF5 sources:
+        computed chunk by chunk), or a lazy dask array for a dask X."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=self._data_dtype(), reset=False)
         dtype = self.coefs_[0].dtype
         params = flat_parameters(self.coefs_, self.intercepts_, dtype)
-        return forward_rows(params, [c.shape[0] for c in self.coefs_] + [self.n_outputs_],
-                            self._activations(), np.ascontiguousarray(X, dtype=dtype))
+        dims = [c.shape[0] for c in self.coefs_] + [self.n_outputs_]
+        if is_source(X):
+            return self._check_source(X, reset=False, dtype=dtype).outputs(
+                params, dims, self._activations())
+        X = validate_data(self, X, dtype=self._data_dtype(), reset=False)
+        return forward_rows(params, dims, self._activations(),
+                            np.ascontiguousarray(X, dtype=dtype))
+
+    def _check_source(self, X, reset, dtype=None):
+        """The ``sklearn_sources`` rows of X, its feature count checked against the fit
+        (``reset``: recorded, as ``validate_data`` does)."""
+        data = rows_of(X, self.dtype if dtype is None else dtype)
+        if reset:
+            self.n_features_in_ = data.n_features
+            self.__dict__.pop("feature_names_in_", None)
+        elif data.n_features != self.n_features_in_:
+            raise ValueError("X has %d features, but %s is expecting %d features as input."
+                             % (data.n_features, type(self).__name__, self.n_features_in_))
+        return data
+
+    def _validate_targets(self, y, n_samples, incremental):
+        """Targets read from a source, checked as ``validate_data`` checks y, then encoded."""
+        y = _check_y(y, multi_output=True, y_numeric=not is_classifier(self))
+        if y.shape[0] != n_samples:
+            raise ValueError("Found input variables with inconsistent numbers of samples: "
+                             "[%d, %d]" % (n_samples, y.shape[0]))
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return self._encode_targets(y, incremental)
+
+    def _score_source(self, X, y, sample_weight):
+        """``score`` on a source X: accuracy / R^2 of its predictions (computed, for a dask
+        X) against y read whole (an ``HDF5Source``'s own labels when y is None)."""
+        y = labels_of(X, y)
+        y_pred = self.predict(X)
+        if hasattr(y_pred, "compute"):
+            y_pred = y_pred.compute()
+        metric = accuracy_score if is_classifier(self) else r2_score
+        return metric(y, y_pred, sample_weight=sample_weight)
 
     def fit(self, X, y):
         """Fit the network to rows X (n_samples, n_features) and targets y."""
@@ -423,6 +481,10 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
                              reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        return X, self._encode_targets(y, incremental)
+
+    def _encode_targets(self, y, incremental):
+        """Labels -> the binarizer's indicator columns (bool), fitting it on a first pass."""
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
@@ -438,7 +500,7 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
                 raise ValueError("`y` has classes not in `self.classes_`. `self.classes_` has "
                                  "%s. 'y' has %s." % (self.classes_, classes))
-        return X, self._label_binarizer.transform(y).astype(bool)
+        return self._label_binarizer.transform(y).astype(bool)
 
     def _score_outputs(self, outputs, y):
         return _finite_score(self._labels(outputs), y, accuracy_score)
@@ -451,6 +513,8 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
     @available_if(lambda est: est._check_stochastic())
     def partial_fit(self, X, y, classes=None):
         """One epoch over X, y; ``classes`` (every label) is needed on the first call."""
+        if is_source(X):
+            y = labels_of(X, y)   # in memory, for the label checks below
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
@@ -460,12 +524,32 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
         return self._fit(X, y, incremental=True)
 
     def predict(self, X):
-        """Class labels (n_samples,) (multilabel: indicator matrix (n_samples, n_classes))."""
-        return self._labels(self._forward(X))
+        """Class labels (n_samples,) (multilabel: indicator matrix (n_samples, n_classes));
+        a dask X gives a lazy dask array."""
+        outputs = self._forward(X)
+        if _is_lazy(outputs):
+            one_column = self.n_outputs_ == 1 or self._label_binarizer.y_type_ == "multiclass"
+            return outputs.map_blocks(self._labels, dtype=self.classes_.dtype,
+                                      **({"drop_axis": 1} if one_column else {}))
+        return self._labels(outputs)
 
     def predict_proba(self, X):
-        """Probabilities (n_samples, n_classes), columns in the order of ``classes_``."""
-        y_pred = self._forward(X)
+        """Probabilities (n_samples, n_classes), columns in the order of ``classes_``; a
+        dask X gives a lazy dask array."""
+        outputs = self._forward(X)
+        if _is_lazy(outputs):
+            return outputs.map_blocks(self._probabilities, dtype=outputs.dtype,
+                                      chunks=(outputs.chunks[0], (max(2, self.n_outputs_),)))
+        return self._probabilities(outputs)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean accuracy of ``predict(X)`` against y, as scikit-learn's; X and y may also be
+        sources (h5py, ``HDF5Source`` -- whose own labels serve when y is None --, dask)."""
+        if is_source(X):
+            return self._score_source(X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def _probabilities(self, y_pred):
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         if y_pred.ndim == 1:
@@ -475,6 +559,8 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
     def predict_log_proba(self, X):
         """log of ``predict_proba`` (n_samples, n_classes)."""
         y_prob = self.predict_proba(X)
+        if _is_lazy(y_prob):
+            return np.log(y_prob)
         return np.log(y_prob, out=y_prob)
 
     def __sklearn_tags__(self):
@@ -510,6 +596,16 @@ class DNNRegressor(RegressorMixin, _DNNBase):
             y = column_or_1d(y, warn=True)
         return X, y
 
+    def _encode_targets(self, y, incremental):
+        return y
+
+    def score(self, X, y=None, sample_weight=None):
+        """R^2 of ``predict(X)`` against y, as scikit-learn's; X and y may also be
+        sources (h5py, ``HDF5Source`` -- whose own labels serve when y is None --, dask)."""
+        if is_source(X):
+            return self._score_source(X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
+
     def _score_outputs(self, outputs, y):
         return _finite_score(_ravel_single(outputs), y, r2_score)
 
@@ -519,8 +615,12 @@ class DNNRegressor(RegressorMixin, _DNNBase):
         return self._fit(X, y, incremental=True)
 
     def predict(self, X):
-        """Predicted values (n_samples,) or (n_samples, n_outputs)."""
-        return _ravel_single(self._forward(X))
+        """Predicted values (n_samples,) or (n_samples, n_outputs); a dask X gives a lazy
+        dask array."""
+        outputs = self._forward(X)
+        if _is_lazy(outputs) and self.n_outputs_ == 1:
+            return outputs[:, 0]
+        return _ravel_single(outputs)
 
 
 def _shuffled(indices, random_state):
@@ -574,6 +674,11 @@ def load_estimator(path):
         est._label_binarizer.classes_, est._label_binarizer.y_type_ = classes, y_type
         est._label_binarizer.sparse_input_ = False
     return est
+
+
+def _is_lazy(outputs):
+    """Whether outputs are a dask array (predictions on a dask X)."""
+    return not isinstance(outputs, np.ndarray)
 
 
 def _ravel_single(outputs):

@@ -1,16 +1,30 @@
 """Compiled epochs driven one at a time from Python, with scikit-learn's loss and updates.
 
 ``fastdnn.sklearn`` runs scikit-learn's own epoch loop (shuffle, learning-rate
-schedule, stopping rules) in Python and hands each epoch's batches to
-``train_minibatch`` in one compiled call. Examples are rows, as scikit-learn
-stores them: X (m, n_0) and Y (m, n_L), C-contiguous, are exactly the
-``XT`` / ``YT`` the kernel gathers its batches from.
+schedule, stopping rules) in Python and hands each epoch to an *epoch runner*:
+
+- ``run_epoch(order, learning_rate) -> loss``: one epoch over the training rows
+  in ``order`` (positions 0..n-1), scikit-learn's recorded loss (NaN when the
+  outputs or the parameters turned non-finite);
+- ``validation_outputs()``: outputs (n_val, n_L) for early stopping;
+- ``loss_and_gradient_sums()``: full-batch loss and unscaled gradient sums (L-BFGS);
+- the parameters and optimiser state (``RunnerState``).
+
+Two runners share that interface. ``EpochRunner`` holds the rows in memory
+and runs an epoch's batches in one compiled call (``train_minibatch``):
+examples are rows, as scikit-learn stores them, X (n, n_0) and Y (n, n_L)
+C-contiguous. ``PieceEpochRunner`` takes its rows from a *feed* (HDF5 read
+batch by batch, blocks of a dask array on Dask workers): each batch's gradient
+sums come from ``engine.pieces.piece_sums`` over its pieces, and the update is
+the same compiled ``update_step`` (``engine.pieces.apply_update``).
 """
 
 import numpy as np
 
-from ..kernels.training import SKLEARN_LOSS, gradient_sums, predict_forward, train_minibatch
+from ..kernels.training import (LAMBD, SKLEARN_LOSS, gradient_sums, predict_forward,
+                                train_minibatch)
 from ..kernels.update import SK_ADAM, SK_NESTEROV, SK_SGD
+from .pieces import apply_update, l2_term, without_l2_and_dropout
 from .rng import new_state
 from .threads import blas_threads
 from .workspace import Workspace
@@ -21,27 +35,29 @@ SOLVERS = {"sgd": (SK_SGD, 1), "sgd_nesterov": (SK_NESTEROV, 1), "adam": (SK_ADA
            "lbfgs": (SK_SGD, 0)}
 
 
-class EpochRunner:
-    """One network's buffers and optimiser state, trained an epoch per call.
+class RunnerState:
+    """One network's parameters and optimiser state, in a Workspace of ``ws_rows`` examples.
 
     layer_dims [n_0, ..., n_L]; activations: L names (the last is the output);
     solver: a key of ``SOLVERS``; hp: the kernels' hyper-parameter vector
     (``TrainingOptions.kernel_hyperparameters(SKLEARN_LOSS)``: beta is
     scikit-learn's ``momentum``, lambd its ``alpha``); batch_size: the largest
-    batch. ``dropout_seed`` starts the dropout masks when hp's keep_prob < 1.
+    batch (for the BLAS thread policy). ``dropout_seed`` starts the dropout
+    masks when hp's keep_prob < 1.
     """
 
-    def __init__(self, layer_dims, activations, dtype, solver, hp, batch_size, n_threads=None,
-                 dropout_seed=0):
+    def __init__(self, layer_dims, activations, dtype, solver, hp, batch_size, n_threads,
+                 dropout_seed, ws_rows, gather):
         if hp[6] != SKLEARN_LOSS:
-            raise ValueError("EpochRunner records scikit-learn's loss: build hp with SKLEARN_LOSS")
+            raise ValueError("epoch runners record scikit-learn's loss: build hp with "
+                             "SKLEARN_LOSS")
         self.rule, moments = SOLVERS[solver]
         self.activations = list(activations)
         self.hp = hp
         self.batch_size = int(batch_size)
         self.n_threads = n_threads
-        self.ws = Workspace(layer_dims, self.batch_size, dtype, activations,
-                            dropout=hp[5] < 1, moments=moments, gather=True)
+        self.ws = Workspace(layer_dims, ws_rows, dtype, activations,
+                            dropout=hp[5] < 1, moments=moments, gather=gather)
         self.ws.rng[:] = new_state(dropout_seed)
 
     # -- state in scikit-learn's orientation ---------------------------------
@@ -71,40 +87,10 @@ class EpochRunner:
         self.ws.counters[0] = state["t"]
         self.ws.rng[...] = state["rng"]
 
-    # -- training and prediction ---------------------------------------------
     def blas_threads(self):
         """Context in which to run epochs: fastdnn's BLAS thread policy for these sizes
         (``engine.threads``), set once around the loop, not per epoch."""
         return blas_threads(self.n_threads, list(self.ws.dims), self.batch_size, "direct")
-
-    def run_epoch(self, X, Y, order, learning_rate):
-        """Train one epoch in place: batches of ``batch_size`` rows of X (m, n_0) and
-        Y (m, n_L) taken in ``order`` (m,) int64, the last one smaller.
-
-        Returns the epoch's loss as scikit-learn records it: the batches' mean
-        losses (with the L2 term, before each batch's update) weighted by their
-        sizes, over m. Run it inside ``blas_threads()``. NaN when an output or a parameter turned non-finite (the
-        epoch stops there).
-        """
-        ws = self.ws
-        lrs = np.array([learning_rate], dtype=np.float64)
-        orders = order.reshape(1, -1)
-        cost, _, failed, _, _ = train_minibatch(
-            X, Y, orders, ws.xb, ws.yb, ws.dims, ws.codes, ws.w_off, ws.b_off, ws.a_off,
-            ws.params, ws.grads, ws.acts, ws.delta, ws.pre, ws.mask, ws.vel, ws.sq,
-            self.rule, self.hp, ws.counters, ws.rng, lrs, min(self.batch_size, X.shape[0]),
-            True, 0, np.iinfo(np.int64).max, 0.0)
-        return np.nan if failed else float(cost)
-
-    def loss_and_gradient_sums(self, X, Y):
-        """(summed loss with its L2 term, unscaled gradient sums (P,)) of the current
-        parameters over all rows of X (m, n_0), Y (m, n_L); m at most ``batch_size``.
-        For full-batch solvers (L-BFGS). The sums are the workspace's buffer: copy to keep."""
-        ws = self.ws
-        loss = gradient_sums(X.T, Y.T, ws.dims, ws.codes, ws.w_off, ws.b_off, ws.a_off,
-                             ws.params, ws.grads, ws.acts, ws.delta, ws.pre, ws.mask, self.hp,
-                             ws.rng)
-        return loss, ws.grads
 
     def weight_mask(self):
         """(P,) 1 where the flat buffer holds a weight, 0 at biases (L2 reaches weights only)."""
@@ -124,6 +110,106 @@ class EpochRunner:
     def predict(self, X):
         """Outputs (m, n_L) of the current parameters for rows X (m, n_0)."""
         return forward_rows(self.ws.params, list(self.ws.dims), self.activations, X)
+
+
+class EpochRunner(RunnerState):
+    """The epoch runner of rows in memory: buffers for ``batch_size`` rows, each epoch's
+    batches in one compiled call. ``bind`` gives it its rows before training."""
+
+    def __init__(self, layer_dims, activations, dtype, solver, hp, batch_size, n_threads=None,
+                 dropout_seed=0):
+        super().__init__(layer_dims, activations, dtype, solver, hp, batch_size, n_threads,
+                         dropout_seed, batch_size, gather=True)
+        self.X = self.Y = self.X_val = None
+
+    def bind(self, X, Y, X_val=None):
+        """Train on rows X (n, n_0) and targets Y (n, n_L) (made C-contiguous in the
+        runner's dtype); X_val (n_val, n_0): the validation rows, if any. Returns self."""
+        self.X = np.ascontiguousarray(X)
+        self.Y = np.ascontiguousarray(Y, dtype=self.X.dtype)
+        self.X_val = X_val
+        return self
+
+    def run_epoch(self, order, learning_rate):
+        """Train one epoch in place: batches of ``batch_size`` rows of X and Y taken in
+        ``order`` (n,) int64, the last one smaller.
+
+        Returns the epoch's loss as scikit-learn records it: the batches' mean
+        losses (with the L2 term, before each batch's update) weighted by their
+        sizes, over n. Run it inside ``blas_threads()``. NaN when an output or a
+        parameter turned non-finite (the epoch stops there).
+        """
+        ws, X = self.ws, self.X
+        lrs = np.array([learning_rate], dtype=np.float64)
+        orders = order.reshape(1, -1)
+        cost, _, failed, _, _ = train_minibatch(
+            X, self.Y, orders, ws.xb, ws.yb, ws.dims, ws.codes, ws.w_off, ws.b_off, ws.a_off,
+            ws.params, ws.grads, ws.acts, ws.delta, ws.pre, ws.mask, ws.vel, ws.sq,
+            self.rule, self.hp, ws.counters, ws.rng, lrs, min(self.batch_size, X.shape[0]),
+            True, 0, np.iinfo(np.int64).max, 0.0)
+        return np.nan if failed else float(cost)
+
+    def validation_outputs(self):
+        """Outputs (n_val, n_L) of the current parameters for the validation rows."""
+        return self.predict(self.X_val)
+
+    def loss_and_gradient_sums(self):
+        """(summed loss with its L2 term, unscaled gradient sums (P,)) of the current
+        parameters over all the bound rows (at most ``batch_size``). For full-batch
+        solvers (L-BFGS). The sums are the workspace's buffer: copy to keep."""
+        ws = self.ws
+        loss = gradient_sums(self.X.T, self.Y.T, ws.dims, ws.codes, ws.w_off, ws.b_off,
+                             ws.a_off, ws.params, ws.grads, ws.acts, ws.delta, ws.pre, ws.mask,
+                             self.hp, ws.rng)
+        return loss, ws.grads
+
+
+class PieceEpochRunner(RunnerState):
+    """The epoch runner of rows that are not in memory: batches from a *feed*.
+
+    feed: ``n_samples`` (training rows); ``batches(order, batch_size, meta)``
+    yielding, batch by batch of the rows in ``order`` (consecutive slices of
+    ``batch_size``, the last smaller), callables ``compute(params) -> (grads (P,)
+    unscaled sums, summed loss without L2, m_b)``; ``full(params, meta) -> (grads,
+    loss)`` over every training row; ``validation_outputs(params, meta) -> (n_val,
+    n_L)``. meta = (layer_dims, activations, the pieces' hp) is what
+    ``piece_sums`` needs. Dropout is refused (its masks cannot be split into pieces).
+    """
+
+    def __init__(self, layer_dims, activations, dtype, solver, hp, batch_size, feed,
+                 n_threads=None):
+        if hp[5] < 1:
+            raise ValueError("training on HDF5 or dask data does not support dropout "
+                             "(keep_prob=%r): its masks are drawn from one stream across the "
+                             "whole batch; use keep_prob=1" % hp[5])
+        super().__init__(layer_dims, activations, dtype, solver, hp, batch_size, n_threads,
+                         0, 1, gather=False)
+        self.feed = feed
+        self.meta = ([int(d) for d in layer_dims], list(activations),
+                     without_l2_and_dropout(hp))
+
+    def run_epoch(self, order, learning_rate):
+        """``EpochRunner.run_epoch`` over the feed's batches: per batch its summed loss
+        plus the L2 term (before the update), then the compiled update; NaN when a loss,
+        a gradient or a parameter turned non-finite (the epoch stops there)."""
+        ws, lambd, total = self.ws, self.hp[LAMBD], 0.0
+        for compute in self.feed.batches(order, self.batch_size, self.meta):
+            grads, loss, m_b = compute(ws.params)
+            if not (np.isfinite(loss) and np.isfinite(grads).all()):
+                return np.nan
+            total += loss + l2_term(ws, lambd)
+            if not apply_update(ws, grads, self.rule, self.hp, learning_rate, m_b):
+                return np.nan
+        return total / self.feed.n_samples
+
+    def validation_outputs(self):
+        return self.feed.validation_outputs(self.ws.params, self.meta)
+
+    def loss_and_gradient_sums(self):
+        """(summed loss with its L2 term, unscaled gradient sums (P,)) over every row of
+        the feed, summed over its pieces."""
+        grads, loss = self.feed.full(self.ws.params, self.meta)
+        return loss + l2_term(self.ws, self.hp[LAMBD]), grads
 
 
 def flat_parameters(coefs, intercepts, dtype):

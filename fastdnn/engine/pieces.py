@@ -17,6 +17,10 @@ split of its examples into pieces. Two halves, used by ``fastdnn.outofcore``
   the compiled ``update_step`` kernel (the very update in-memory training
   uses), and ``run_epochs`` is the training loop over a *feed*.
 
+The scikit-learn estimators on such data use ``piece_sums`` and the same update
+(``apply_update``, ``l2_term``) through ``engine.epochs.PieceEpochRunner``, with
+scikit-learn's epoch loop instead of ``run_epochs``.
+
 A feed (see ``run_epochs``) hands out, for each epoch, the batches as callables
 ``compute(params) -> (grads, loss, m_b)``. Full batch: one per epoch, summed
 over every piece; mini-batches: one per batch, in the feed's order.
@@ -31,7 +35,7 @@ import threading
 
 import numpy as np
 
-from ..kernels.training import LAMBD, gradient_sums, update_step
+from ..kernels.training import KEEP_PROB, LAMBD, gradient_sums, update_step
 from ..kernels.update import OPTIMIZERS
 from .rng import new_state
 from .schedule import learning_rates
@@ -91,6 +95,34 @@ def sum_pieces(results):
         grads += g
         loss += l
     return grads, loss
+
+
+def without_l2_and_dropout(hp):
+    """A copy of the kernels' ``hp`` vector with lambd = 0 and keep_prob = 1: what
+    ``piece_sums`` takes (the driver adds the L2 term once per batch, see ``l2_term``)."""
+    out = np.array(hp, dtype=np.float64)
+    out[LAMBD] = 0.0
+    out[KEEP_PROB] = 1.0
+    return out
+
+
+def l2_term(ws, lambd):
+    """lambd/2 * sum_l ||W_l||^2 (float64) of the parameters in Workspace ``ws``: the L2
+    part of a batch's summed cost (m_b times its mean cost's L2 term)."""
+    if lambd == 0.0:
+        return 0.0
+    return 0.5 * lambd * sum(float(np.sum(ws.W(l).astype(np.float64) ** 2))
+                             for l in range(1, ws.n_layers + 1))
+
+
+def apply_update(ws, grads, rule, hp, lr, m):
+    """One step of update rule ``rule`` (``kernels.update``'s codes) on Workspace ``ws``'s
+    parameters and moments from unscaled gradient sums grads (P,) over m examples, with
+    learning rate lr and L2 hp[LAMBD] (the compiled ``update_step`` in-memory training
+    uses); returns whether every parameter is finite."""
+    grads = np.ascontiguousarray(grads, dtype=ws.dtype)
+    return bool(update_step(ws.params, grads, ws.vel, ws.sq, ws.dims, ws.w_off, ws.b_off,
+                            rule, hp, float(lr), int(m), ws.counters, False))
 
 
 def chunk_shuffled_order(m, chunk_examples, shuffle_seed, epoch):
@@ -178,21 +210,13 @@ class PieceDriver:
 
     def l2_term(self):
         """lambd/2 * sum_l ||W_l||^2 (float64), the L2 part of a batch's summed cost."""
-        lambd = self.hp[LAMBD]
-        if lambd == 0.0:
-            return 0.0
-        ws = self.ws
-        return 0.5 * lambd * sum(float(np.sum(ws.W(l).astype(np.float64) ** 2))
-                                 for l in range(1, ws.n_layers + 1))
+        return l2_term(self.ws, self.hp[LAMBD])
 
     def update(self, grads, lr, m):
         """One optimiser step from unscaled gradient sums grads (P,) over m examples with
         learning rate lr (the compiled ``update_step``); returns whether every parameter
         is finite."""
-        ws = self.ws
-        grads = np.ascontiguousarray(grads, dtype=self.dtype)
-        return bool(update_step(ws.params, grads, ws.vel, ws.sq, ws.dims, ws.w_off, ws.b_off,
-                                self.rule, self.hp, float(lr), int(m), ws.counters, False))
+        return apply_update(self.ws, grads, self.rule, self.hp, lr, m)
 
     def _save_epoch_start(self):
         self._saved.reverse()
