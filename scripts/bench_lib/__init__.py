@@ -8,6 +8,11 @@
   interpreter.
 * :mod:`.selfcheck` -- ``python -m scripts.bench_lib.selfcheck``: all
   baselines agree on the parameters after 20 iterations.
+* :mod:`.minibatch` -- issue 9's mini-batch workloads (W1, W2, W3) and their
+  implementations (fastdnn, the reference, PyTorch eager / fused / compile, JAX
+  step / scan, scikit-learn) for ``scripts/bench_minibatch.py`` and the asv
+  suite, and the fastdnn-equals-reference check.
+* :mod:`.minibatch_profile` -- where a fastdnn mini-batch step's time goes.
 
 None of torch / jax is a dependency of fastdnn: they are imported lazily, and
 a baseline whose library is missing raises :class:`BaselineUnavailable`.
