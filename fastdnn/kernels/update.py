@@ -67,19 +67,26 @@ def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, be
     0.9 v rounds back to v), where every operation is 3-15x slower. The values
     flushed are below 2.3e-308 (float64) / 1.2e-38 (float32): no visible change.
     """
-    check = params[lo] * 0
+    # Views of [lo, hi) indexed from 0: with a loop index that is provably
+    # non-negative, no wraparound test sits in the loop and LLVM vectorises it
+    # (2-4x faster; the same operations on every element).
+    params, grads = params[lo:hi], grads[lo:hi]
+    vel = vel[lo:hi] if vel.shape[0] else vel
+    sq = sq[lo:hi] if sq.shape[0] else sq
+    n = hi - lo
+    check = params[0] * 0
     dt = params.dtype.type
     tiny = dt(2.2250738585072014e-308) if params.itemsize == 8 else dt(1.1754943508222875e-38)
     beta, keep = dt(beta), dt(1.0 - beta)
     beta1, keep1 = dt(beta1), dt(1.0 - beta1)
     beta2, keep2 = dt(beta2), dt(1.0 - beta2)
     if rule == GD:
-        for i in range(lo, hi):
+        for i in range(n):
             p = params[i] - lr * (inv_m * grads[i] + decay * params[i])
             params[i] = p
             check += p * 0
     elif rule == MOMENTUM:
-        for i in range(lo, hi):
+        for i in range(n):
             v = beta * vel[i] + keep * (inv_m * grads[i] + decay * params[i])
             if abs(v) < tiny:
                 v = v * 0
@@ -88,7 +95,7 @@ def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, be
             params[i] = p
             check += p * 0
     elif rule == SK_SGD or rule == SK_NESTEROV:
-        for i in range(lo, hi):
+        for i in range(n):
             d = inv_m * grads[i] + decay * params[i]
             v = beta * vel[i] - lr * d
             if abs(v) < tiny:
@@ -101,7 +108,7 @@ def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, be
             params[i] = p
             check += p * 0
     else:
-        for i in range(lo, hi):
+        for i in range(n):
             d = inv_m * grads[i] + decay * params[i]
             v = beta1 * vel[i] + keep1 * d
             s = beta2 * sq[i] + keep2 * (d * d)
