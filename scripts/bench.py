@@ -32,6 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_lib.environment import set_thread_env  # noqa: E402  (before numpy loads)
+
 SIZES = {
     "tiny": ([5, 4, 3, 1], 4),
     "cat": ([12288, 20, 7, 5, 1], 209),
@@ -63,15 +65,6 @@ def parse_args(argv=None):
     p.add_argument("--no-memory", action="store_true", help="skip fresh-process peak memory")
     p.add_argument("--json", help="write all results to this file")
     return p.parse_args(argv)
-
-
-def set_thread_env(threads):
-    """Thread limits that must be in the environment before numpy / torch / jax load."""
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                               " --xla_cpu_multi_thread_eigen=%s intra_op_parallelism_threads=%d"
-                               % ("true" if threads > 1 else "false", threads)).strip()
 
 
 def direct_flops(dims, m):

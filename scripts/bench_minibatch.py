@@ -41,6 +41,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_lib.environment import set_thread_env  # noqa: E402  (before numpy loads)
+
 PAUSE = 0.2
 
 
@@ -63,14 +65,6 @@ def parse_args(argv=None):
                    "BLAS threads), no peers")
     p.add_argument("--json", help="write all results to this file")
     return p.parse_args(argv)
-
-
-def set_thread_env(threads):
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                               " --xla_cpu_multi_thread_eigen=%s intra_op_parallelism_threads=%d"
-                               % ("true" if threads > 1 else "false", threads)).strip()
 
 
 #: issue 9's targets: workload -> [(peer, fastdnn must be at least this many times faster)],

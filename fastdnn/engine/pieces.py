@@ -179,12 +179,7 @@ class PieceDriver:
         ws.set_parameters(parameters)
         ws.rng[:] = new_state(options.dropout_seed)
         if state is not None:
-            for buf, key in ((ws.vel, "v"), (ws.sq, "s")):
-                if buf.size and state.get(key) is not None:
-                    ws.set_parameters(state[key], buf, "d")
-            ws.counters[0] = int(state.get("t", 0))
-            if state.get("rng") is not None:
-                ws.rng[0] = np.uint64(int(state["rng"]))
+            ws.set_optimizer_state(state)
         self._live = [ws.params, ws.vel, ws.sq, ws.counters]
         # snapshots: [0] the start of the current epoch, [1] the start of the previous one
         self._saved = [[a.copy() for a in self._live] for _ in range(2)]

@@ -178,13 +178,7 @@ class TrainingEngine:
         self._saved = [[np.empty_like(a) for a in self._live] for _ in range(2)]
 
     def _set_state(self, state):
-        ws = self.ws
-        for buf, key in ((ws.vel, "v"), (ws.sq, "s")):
-            if buf.size and state.get(key) is not None:
-                ws.set_parameters(state[key], buf, "d")
-        ws.counters[0] = int(state.get("t", 0))
-        if state.get("rng") is not None:
-            ws.rng[0] = np.uint64(int(state["rng"]))
+        self.ws.set_optimizer_state(state)
 
     # -- compiled calls ----------------------------------------------------------
     def _chunk(self, first, n, record, budget):

@@ -87,6 +87,17 @@ class Workspace:
             out["%sb%d" % (prefix, l)] = self.b(l, buf).copy()
         return out
 
+    def set_optimizer_state(self, state):
+        """Load a saved optimiser state (``optimizer_state_``'s form: "v", "s" parameter
+        dicts, "t" Adam's step count, "rng" the dropout generator) into vel, sq, counters
+        and rng; entries that are missing or None leave their buffer as it is."""
+        for buf, key in ((self.vel, "v"), (self.sq, "s")):
+            if buf.size and state.get(key) is not None:
+                self.set_parameters(state[key], buf, "d")
+        self.counters[0] = int(state.get("t", 0))
+        if state.get("rng") is not None:
+            self.rng[0] = np.uint64(int(state["rng"]))
+
     @property
     def nbytes(self):
         """Bytes held by all buffers (the training working set besides X and Y)."""

@@ -3,6 +3,7 @@
 * :mod:`.baselines` -- the same full-batch GD training run in NumPy (the
   reference), PyTorch (eager manual, autograd, torch.compile) and JAX, behind
   one interface (``make_<name>(layer_dims, X, Y, params0, learning_rate, dtype)``).
+* :mod:`.environment` -- thread limits set before numpy loads.
 * :mod:`.machine` -- GEMM peak GFLOP/s, BLAS thread-pool info and limits.
 * :mod:`.timing` -- interleaved timer, peak RSS, first-call time in a fresh
   interpreter.
