@@ -21,8 +21,8 @@ the same compiled ``update_step`` (``engine.pieces.apply_update``).
 
 import numpy as np
 
-from ..kernels.training import (LAMBD, SKLEARN_LOSS, gradient_sums, predict_forward,
-                                train_minibatch)
+from ..kernels.training import (KEEP_PROB, LAMBD, LOSS_FORM, SKLEARN_LOSS, gradient_sums,
+                                predict_forward, train_minibatch)
 from ..kernels.update import SK_ADAM, SK_NESTEROV, SK_SGD
 from .pieces import apply_update, l2_term, without_l2_and_dropout
 from .rng import new_state
@@ -48,7 +48,7 @@ class RunnerState:
 
     def __init__(self, layer_dims, activations, dtype, solver, hp, batch_size, n_threads,
                  dropout_seed, ws_rows, gather):
-        if hp[6] != SKLEARN_LOSS:
+        if hp[LOSS_FORM] != SKLEARN_LOSS:
             raise ValueError("epoch runners record scikit-learn's loss: build hp with "
                              "SKLEARN_LOSS")
         self.rule, moments = SOLVERS[solver]
@@ -57,7 +57,7 @@ class RunnerState:
         self.batch_size = int(batch_size)
         self.n_threads = n_threads
         self.ws = Workspace(layer_dims, ws_rows, dtype, activations,
-                            dropout=hp[5] < 1, moments=moments, gather=gather)
+                            dropout=hp[KEEP_PROB] < 1, moments=moments, gather=gather)
         self.ws.rng[:] = new_state(dropout_seed)
 
     # -- state in scikit-learn's orientation ---------------------------------
@@ -178,10 +178,10 @@ class PieceEpochRunner(RunnerState):
 
     def __init__(self, layer_dims, activations, dtype, solver, hp, batch_size, feed,
                  n_threads=None):
-        if hp[5] < 1:
+        if hp[KEEP_PROB] < 1:
             raise ValueError("training on HDF5 or dask data does not support dropout "
                              "(keep_prob=%r): its masks are drawn from one stream across the "
-                             "whole batch; use keep_prob=1" % hp[5])
+                             "whole batch; use keep_prob=1" % hp[KEEP_PROB])
         super().__init__(layer_dims, activations, dtype, solver, hp, batch_size, n_threads,
                          0, 1, gather=False)
         self.feed = feed
