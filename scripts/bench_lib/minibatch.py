@@ -391,16 +391,7 @@ class TorchCompile(_TorchBase):
                 if l > 0:
                     dZ = (dZ @ W[l]) * (Zs[l - 1] > 0)
             params, grads = W + b, gW + gb
-            if opt == "adam":
-                t = t + 1
-                c1, c2 = 1 - BETA1 ** t, 1 - BETA2 ** t
-                v = [BETA1 * vi + (1 - BETA1) * g for vi, g in zip(v, grads)]
-                s = [BETA2 * si + (1 - BETA2) * g * g for si, g in zip(s, grads)]
-                params = [p - lr * (vi / c1) / (torch.sqrt(si / c2) + EPSILON)
-                          for p, vi, si in zip(params, v, s)]
-            else:
-                v = [BETA * vi + (1 - BETA) * g for vi, g in zip(v, grads)]
-                params = [p - lr * vi for p, vi in zip(params, v)]
+            params, v, s, t = course_update(opt, params, grads, v, s, t, lr, torch.sqrt)
             return params[:L], params[L:], v, s, t, loss
 
         try:
@@ -422,6 +413,22 @@ class TorchCompile(_TorchBase):
 # ---------------------------------------------------------------------------
 # JAX
 # ---------------------------------------------------------------------------
+
+def course_update(opt, params, grads, v, s, t, lr, sqrt):
+    """The course's Adam (t counted first) or momentum over lists of arrays of any array
+    library (``sqrt`` is its square root); returns (params, v, s, t)."""
+    if opt == "adam":
+        t = t + 1
+        c1, c2 = 1 - BETA1 ** t, 1 - BETA2 ** t
+        v = [BETA1 * vi + (1 - BETA1) * g for vi, g in zip(v, grads)]
+        s = [BETA2 * si + (1 - BETA2) * g * g for si, g in zip(s, grads)]
+        params = [p - lr * (vi / c1) / (sqrt(si / c2) + EPSILON)
+                  for p, vi, si in zip(params, v, s)]
+    else:
+        v = [BETA * vi + (1 - BETA) * g for vi, g in zip(v, grads)]
+        params = [p - lr * vi for p, vi in zip(params, v)]
+    return params, v, s, t
+
 
 def _jax_step_fn(jax, jnp, w, L):
     out, opt, lr = w["output"], w["optimizer"], w["lr"]
@@ -450,16 +457,7 @@ def _jax_step_fn(jax, jnp, w, L):
             if l > 0:
                 dZ = (dZ @ W[l]) * (Zs[l - 1] > 0)
         params, grads = list(W) + list(b), gW + gb
-        if opt == "adam":
-            t = t + 1
-            c1, c2 = 1 - BETA1 ** t, 1 - BETA2 ** t
-            v = [BETA1 * vi + (1 - BETA1) * g for vi, g in zip(v, grads)]
-            s = [BETA2 * si + (1 - BETA2) * g * g for si, g in zip(s, grads)]
-            params = [p - lr * (vi / c1) / (jnp.sqrt(si / c2) + EPSILON)
-                      for p, vi, si in zip(params, v, s)]
-        else:
-            v = [BETA * vi + (1 - BETA) * g for vi, g in zip(v, grads)]
-            params = [p - lr * vi for p, vi in zip(params, v)]
+        params, v, s, t = course_update(opt, params, grads, v, s, t, lr, jnp.sqrt)
         return (params[:L], params[L:], v, s, t), loss
 
     return step
