@@ -9,7 +9,7 @@ from . import validation as v
 from .checkpoint import RunPlan, parse_every
 from .engine import TrainingDivergedError, TrainingEngine
 from .engine.options import TrainingOptions
-from .engine.strategy import check_strategy
+from .engine.strategy import check_split, check_strategy
 from .engine.workspace import Workspace
 from .exceptions import NotFittedError
 from .initializers import INITIALIZERS, initialize
@@ -54,10 +54,13 @@ class DeepNeuralNetwork:
         "xavier"/"glorot" or "small" (randn * 0.01); see ``fastdnn.initializers``.
     random_state: seed of the initialisation (None: the scheme's historical seed).
     dtype: "float64" or "float32"; data and parameters are converted to it.
-    strategy: "auto", "direct" or "gram" (see ``fastdnn.engine.strategy``; the
-        Gram strategy only for full-batch gd or momentum).
+    strategy: "auto", "direct", "gram" or "split" (see ``fastdnn.engine.strategy``; the
+        Gram strategy only for full-batch gd or momentum; "split", opt-in, cuts every
+        mini-batch across the cores: 1.5-1.7x faster on idle cores, equal to "direct" to
+        ~1e-15 but not bit for bit, no dropout).
     n_threads: BLAS threads during fit; None lets fastdnn use 1 thread when every
         product is small and otherwise keeps the BLAS setting (``fastdnn.engine.threads``).
+        With strategy "split": the slices each batch is cut into (None: one per core).
 
     Fitted attributes: ``parameters_`` (dict W1, b1, ...), ``costs_`` and
     ``cost_iterations_`` (full batch: cost before the update at iterations 0,
@@ -133,6 +136,7 @@ class DeepNeuralNetwork:
                              "momentum (batch_size=None, optimizer 'gd' or 'momentum'); got "
                              "optimizer=%r, batch_size=%r. Use 'direct' or 'auto'"
                              % (opts.optimizer, opts.batch_size))
+        check_split(self.strategy, opts.batch_size, opts.keep_prob)
         return dims, dtype, acts, opts
 
     def _checked_decay(self):

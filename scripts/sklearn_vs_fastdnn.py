@@ -7,6 +7,8 @@ standardised, the same layers and hyper-parameters and random_state: both fit,
 warm (kernels compiled first), interleaved, median of ``--repeats`` fit times. Prints
 the test score of each, the largest relative difference of the fitted parameters,
 the epochs each ran and the fit-time ratio. BLAS runs on ``--threads`` threads in both.
+fastdnn runs twice: its default strategy (one core) and ``strategy="split"`` (each
+batch cut across the cores, one BLAS thread each; not for lbfgs).
 
     python scripts/sklearn_vs_fastdnn.py            # the table of issue 10
     python scripts/sklearn_vs_fastdnn.py --repeats 7 --threads 2
@@ -80,20 +82,28 @@ def main(argv=None):
             X_tr, X_te, y_tr, y_te = split(X, y, task)
             ours, theirs = ((DNNClassifier, MLPClassifier) if task == "classification"
                             else (DNNRegressor, MLPRegressor))
-            timed_fit(lambda: ours(**settings), X_tr, y_tr)        # compile, outside the timing
-            times = {"fastdnn": [], "scikit-learn": []}
-            for _ in range(args.repeats):                            # interleaved
-                t, fd = timed_fit(lambda: ours(**settings), X_tr, y_tr)
-                times["fastdnn"].append(t)
-                t, sk = timed_fit(lambda: theirs(**settings), X_tr, y_tr)
-                times["scikit-learn"].append(t)
+            makers = {"scikit-learn": lambda: theirs(**settings),
+                      "fastdnn": lambda: ours(**settings)}
+            if settings.get("solver", "adam") != "lbfgs":   # split: mini-batch solvers only
+                makers["fastdnn split"] = lambda: ours(strategy="split", **settings)
+            for label, make in makers.items():               # compile, outside the timing
+                if label != "scikit-learn":
+                    timed_fit(make, X_tr, y_tr)
+            times = {label: [] for label in makers}
+            fitted = {}
+            for _ in range(args.repeats):                    # interleaved
+                for label, make in makers.items():
+                    t, fitted[label] = timed_fit(make, X_tr, y_tr)
+                    times[label].append(t)
             med = {k: statistics.median(v) for k, v in times.items()}
-            diff = max_rel(fd, sk)
-            for label, est in (("fastdnn", fd), ("scikit-learn", sk)):
-                ratio = "%8.1fx" % (med["scikit-learn"] / med["fastdnn"]) if est is fd else ""
+            sk = fitted["scikit-learn"]
+            for label, est in fitted.items():
+                mine = label != "scikit-learn"
+                ratio = "%8.1fx" % (med["scikit-learn"] / med[label]) if mine else ""
+                diff = "%.1e" % max_rel(est, sk) if mine else ""
                 print("%-14s %-13s %10.4f %7d %11.1f %9s %10s" % (
                     name, label, est.score(X_te, y_te), est.n_iter_, 1e3 * med[label], ratio,
-                    "%.1e" % diff if est is fd else ""))
+                    diff))
     return 0
 
 

@@ -11,7 +11,8 @@ schedule, stopping rules) in Python and hands each epoch to an *epoch runner*:
 - the parameters and optimiser state (``RunnerState``).
 
 Two runners share that interface. ``EpochRunner`` holds the rows in memory
-and runs an epoch's batches in one compiled call (``train_minibatch``):
+and runs an epoch's batches in one compiled call (``batches.minibatch_epochs``,
+on one core or, with strategy "split", each batch split across the cores):
 examples are rows, as scikit-learn stores them, X (n, n_0) and Y (n, n_L)
 C-contiguous. ``PieceEpochRunner`` takes its rows from a *feed* (HDF5 read
 batch by batch, blocks of a dask array on Dask workers): each batch's gradient
@@ -22,12 +23,14 @@ the same compiled ``update_step`` (``engine.pieces.apply_update``).
 import numpy as np
 
 from ..kernels.training import (KEEP_PROB, LAMBD, LOSS_FORM, SKLEARN_LOSS, gradient_sums,
-                                predict_forward, train_minibatch)
+                                predict_forward)
 from ..kernels.update import SK_ADAM, SK_NESTEROV, SK_SGD
+from .batches import minibatch_epochs
 from .pieces import apply_update, l2_term, without_l2_and_dropout
 from .rng import new_state
-from .threads import blas_threads
-from .workspace import Workspace
+from .strategy import check_split
+from .threads import blas_threads, split_parts
+from .workspace import PartBuffers, Workspace
 
 #: scikit-learn solver -> (update rule, optimiser moments kept); L-BFGS only asks for
 #: losses and gradients (SciPy updates), so it keeps no moments and its rule is unused.
@@ -43,11 +46,12 @@ class RunnerState:
     (``TrainingOptions.kernel_hyperparameters(SKLEARN_LOSS)``: beta is
     scikit-learn's ``momentum``, lambd its ``alpha``); batch_size: the largest
     batch (for the BLAS thread policy). ``dropout_seed`` starts the dropout
-    masks when hp's keep_prob < 1.
+    masks when hp's keep_prob < 1. strategy: "direct" or "split"
+    (``fastdnn.engine.strategy``; the thread policy follows it).
     """
 
     def __init__(self, layer_dims, activations, dtype, solver, hp, batch_size, n_threads,
-                 dropout_seed, ws_rows, gather):
+                 dropout_seed, ws_rows, gather, strategy="direct"):
         if hp[LOSS_FORM] != SKLEARN_LOSS:
             raise ValueError("epoch runners record scikit-learn's loss: build hp with "
                              "SKLEARN_LOSS")
@@ -56,6 +60,7 @@ class RunnerState:
         self.hp = hp
         self.batch_size = int(batch_size)
         self.n_threads = n_threads
+        self.strategy = strategy
         self.ws = Workspace(layer_dims, ws_rows, dtype, activations,
                             dropout=hp[KEEP_PROB] < 1, moments=moments, gather=gather)
         self.ws.rng[:] = new_state(dropout_seed)
@@ -90,7 +95,7 @@ class RunnerState:
     def blas_threads(self):
         """Context in which to run epochs: fastdnn's BLAS thread policy for these sizes
         (``engine.threads``), set once around the loop, not per epoch."""
-        return blas_threads(self.n_threads, list(self.ws.dims), self.batch_size, "direct")
+        return blas_threads(self.n_threads, list(self.ws.dims), self.batch_size, self.strategy)
 
     def weight_mask(self):
         """(P,) 1 where the flat buffer holds a weight, 0 at biases (L2 reaches weights only)."""
@@ -114,12 +119,17 @@ class RunnerState:
 
 class EpochRunner(RunnerState):
     """The epoch runner of rows in memory: buffers for ``batch_size`` rows, each epoch's
-    batches in one compiled call. ``bind`` gives it its rows before training."""
+    batches in one compiled call (strategy "split": each batch cut into ``n_threads``
+    slices, default one per core, run in parallel). ``bind`` gives it its rows before
+    training."""
 
     def __init__(self, layer_dims, activations, dtype, solver, hp, batch_size, n_threads=None,
-                 dropout_seed=0):
+                 dropout_seed=0, strategy="direct"):
+        check_split(strategy, batch_size, hp[KEEP_PROB])
         super().__init__(layer_dims, activations, dtype, solver, hp, batch_size, n_threads,
-                         dropout_seed, batch_size, gather=True)
+                         dropout_seed, batch_size, gather=True, strategy=strategy)
+        self.split = (PartBuffers(layer_dims, activations, batch_size, dtype,
+                                  split_parts(n_threads)) if strategy == "split" else None)
         self.X = self.Y = self.X_val = None
 
     def bind(self, X, Y, X_val=None):
@@ -139,14 +149,10 @@ class EpochRunner(RunnerState):
         sizes, over n. Run it inside ``blas_threads()``. NaN when an output or a
         parameter turned non-finite (the epoch stops there).
         """
-        ws, X = self.ws, self.X
         lrs = np.array([learning_rate], dtype=np.float64)
-        orders = order.reshape(1, -1)
-        cost, _, failed, _, _ = train_minibatch(
-            X, self.Y, orders, ws.xb, ws.yb, ws.dims, ws.codes, ws.w_off, ws.b_off, ws.a_off,
-            ws.params, ws.grads, ws.acts, ws.delta, ws.pre, ws.mask, ws.vel, ws.sq,
-            self.rule, self.hp, ws.counters, ws.rng, lrs, min(self.batch_size, X.shape[0]),
-            True, 0, np.iinfo(np.int64).max, 0.0)
+        cost, _, failed, _, _ = minibatch_epochs(
+            self.ws, self.split, self.X, self.Y, order.reshape(1, -1), self.rule, self.hp, lrs,
+            min(self.batch_size, self.X.shape[0]), True, 0, np.iinfo(np.int64).max, 0.0)
         return np.nan if failed else float(cost)
 
     def validation_outputs(self):

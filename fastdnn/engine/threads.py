@@ -1,6 +1,6 @@
 """How many BLAS threads a training run uses.
 
-fastdnn's kernels are serial; parallelism comes from BLAS (numpy's and scipy's
+fastdnn's kernels are serial (but for the "split" strategy below); parallelism comes from BLAS (numpy's and scipy's
 OpenBLAS: numba's ``np.dot`` calls scipy's). Waking BLAS threads costs more
 than it saves on small products, and on a busy machine a 2-thread BLAS call of a
 small product was measured up to 100x slower than a 1-thread one. So:
@@ -12,6 +12,10 @@ small product was measured up to 100x slower than a 1-thread one. So:
 - ``n_threads=k``: the run uses k BLAS threads.
 
 Either way the previous limits are restored when the run returns.
+
+The "split" strategy (``fastdnn.engine.strategy``) is the exception: its cores
+each call BLAS on their slice of the batch, so BLAS runs on one thread, and
+``n_threads`` is the number of slices (None: Numba's thread count, the cores).
 """
 
 from contextlib import nullcontext
@@ -43,9 +47,19 @@ def largest_blas_product(layer_dims, m, strategy):
     return max([s for s in sizes if s >= SMALL_MATMUL], default=0)
 
 
+def split_parts(n_threads):
+    """Slices of each batch under the "split" strategy: n_threads, or Numba's thread count."""
+    if n_threads is not None:
+        return int(n_threads)
+    import numba
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
 def blas_threads(n_threads, layer_dims, m, strategy):
     """Context manager applying the thread policy above to one run."""
-    if n_threads is None:
+    if strategy == "split":
+        n_threads = 1
+    elif n_threads is None:
         biggest = largest_blas_product(layer_dims, m, strategy)
         if biggest == 0 or biggest >= SINGLE_THREAD_BELOW:
             return nullcontext()

@@ -11,14 +11,15 @@ import time
 
 import numpy as np
 
-from ..kernels.training import train_full, train_gram, train_minibatch
+from ..kernels.training import train_full, train_gram
 from ..kernels.update import OPTIMIZERS
 from .options import TrainingOptions
 from .rng import new_state
 from .schedule import epoch_orders, learning_rates
-from .strategy import check_strategy, choose_strategy
-from .threads import blas_threads
-from .workspace import Workspace
+from .batches import minibatch_epochs
+from .strategy import check_split, check_strategy, choose_strategy
+from .threads import blas_threads, split_parts
+from .workspace import PartBuffers, Workspace
 
 #: At most this many epoch orders (int64 each) are drawn ahead per compiled call.
 ORDER_ENTRIES_PER_CALL = 1 << 22
@@ -44,8 +45,9 @@ class TrainingEngine:
     ``activations`` names the L layers' activations (the last is the output:
     sigmoid, softmax or identity, with its loss); ``options`` a
     ``TrainingOptions`` (default: full-batch gradient descent). ``strategy`` is
-    "direct", "gram" or "auto" (``fastdnn.engine.strategy``; "gram" only where
-    it is exact, see ``TrainingOptions.gram_exact``), and
+    "direct", "gram", "split" or "auto" (``fastdnn.engine.strategy``; "gram" only
+    where it is exact, see ``TrainingOptions.gram_exact``; "split" only for
+    mini-batches without dropout), and
     ``planned_iterations`` feeds the "auto" cost model; ``n_threads`` is the
     BLAS thread policy (``fastdnn.engine.threads``). ``state`` (from
     ``optimizer_state()`` of an earlier run) continues the optimiser's moments,
@@ -67,6 +69,7 @@ class TrainingEngine:
             raise ValueError("strategy='gram' is exact only for full-batch gradient descent or "
                              "momentum (batch_size=None, optimizer 'gd' or 'momentum'); use "
                              "'direct' or 'auto'")
+        check_split(strategy, opts.batch_size, opts.keep_prob)
         self.strategy = strategy
         self.n_threads = n_threads
         self.learning_rate = learning_rate
@@ -77,6 +80,8 @@ class TrainingEngine:
                             moments={"gd": 0, "momentum": 1, "adam": 2}[opts.optimizer],
                             gather=opts.batch_size is not None)
         self.ws.set_parameters(parameters)
+        self.split = (PartBuffers(layer_dims, activations, batch, X.dtype, split_parts(n_threads))
+                      if strategy == "split" else None)
         self.ws.rng[:] = new_state(opts.dropout_seed)
         if state is not None:
             self._set_state(state)
@@ -189,8 +194,8 @@ class TrainingEngine:
         common = ws.kernel_args() + (self.rule, self.hp, ws.counters, ws.rng, lrs)
         if o.batch_size is not None:
             order = epoch_orders(self.m, o.shuffle_seed, first, n)
-            cost, done, failed, position, partial = train_minibatch(
-                self.XT, self.YT, order, ws.xb, ws.yb, *common, ws.m, record,
+            cost, done, failed, position, partial = minibatch_epochs(
+                ws, self.split, self.XT, self.YT, order, self.rule, self.hp, lrs, ws.m, record,
                 int(self.cursor[0]), budget, self.cursor[1])
             self.cursor[:] = position, partial
             return cost, done, failed

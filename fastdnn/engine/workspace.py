@@ -109,3 +109,24 @@ class Workspace:
         dims, codes, w_off, b_off, a_off, params, grads, acts, delta, pre, mask, vel, sq."""
         return (self.dims, self.codes, self.w_off, self.b_off, self.a_off, self.params,
                 self.grads, self.acts, self.delta, self.pre, self.mask, self.vel, self.sq)
+
+
+class PartBuffers:
+    """The split strategy's per-core buffers (``fastdnn.kernels.split``): a batch of up to
+    ``batch_size`` examples cut into ``parts`` slices, each with its own gathered rows,
+    activations, deltas and gradient sums, stacked on a leading (parts,) axis.
+
+    ``a_off`` is the activation layout of one slice (of ``rows`` examples); the
+    parameters, moments and layer offsets stay the Workspace's.
+    """
+
+    def __init__(self, layer_dims, activations, batch_size, dtype, parts):
+        self.parts = int(parts)
+        self.rows = -(-int(batch_size) // self.parts)  # the largest slice
+        one = Workspace(layer_dims, self.rows, dtype, activations, gather=True)
+        self.a_off = one.a_off
+        self.xb, self.yb, self.grads, self.acts, self.delta = (
+            np.zeros((self.parts,) + a.shape, dtype=a.dtype)
+            for a in (one.xb, one.yb, one.grads, one.acts, one.delta))
+        self.part_loss = np.zeros(self.parts, dtype=np.float64)
+        self.part_ok = np.zeros(self.parts, dtype=np.bool_)

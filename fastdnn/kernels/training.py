@@ -359,6 +359,19 @@ def train_gram(X, Y, G, Z0, P0, Z1, S, C, coef, dims, codes, w_off, b_off, a_off
     return cost, n_steps, False
 
 
+@njit(**INLINE_JIT_OPTIONS)
+def gather_batch(XT, YT, order, start, mb, xb, yb):
+    """Copy rows order[start:start + mb] of XT (m, n_0) and YT (m, n_L) into the front of
+    xb and yb; returns the batch as transposed views X (n_0, mb) and Y (n_L, mb)."""
+    Xb = block(xb, 0, mb, XT.shape[1])
+    Yb = block(yb, 0, mb, YT.shape[1])
+    for j in range(mb):
+        r = order[start + j]
+        Xb[j, :] = XT[r, :]
+        Yb[j, :] = YT[r, :]
+    return Xb.T, Yb.T
+
+
 @njit(**JIT_OPTIONS)
 def train_minibatch(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, params, grads, acts,
                     delta, pre, mask, vel, sq, rule, hp, counters, rng, lrs, batch_size, record,
@@ -378,8 +391,7 @@ def train_minibatch(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, par
     whether it stopped because an output or a parameter became non-finite; the
     batch the current epoch stopped at (0 after a whole epoch); its running total).
     """
-    m, n_in = XT.shape
-    n_out = YT.shape[1]
+    m = XT.shape[0]
     n_batches = (m + batch_size - 1) // batch_size
     keep_prob = hp[KEEP_PROB]
     cost = np.nan
@@ -394,13 +406,7 @@ def train_minibatch(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, par
                 return cost, e, False, k, total
             start = k * batch_size
             mb = min(batch_size, m - start)
-            Xb = block(xb, 0, mb, n_in)
-            Yb = block(yb, 0, mb, n_out)
-            for j in range(mb):
-                r = order[e, start + j]
-                Xb[j, :] = XT[r, :]
-                Yb[j, :] = YT[r, :]
-            X, Y = Xb.T, Yb.T
+            X, Y = gather_batch(XT, YT, order[e], start, mb, xb, yb)
             loss, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre,
                                         mask, keep_prob, rng, 1, rec, hp[LOSS_FORM])
             if not finite:

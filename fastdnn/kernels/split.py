@@ -1,0 +1,159 @@
+"""Mini-batch epochs with every batch split across cores (the "split" strategy).
+
+Small products do not go faster with more BLAS threads (waking them costs more
+than the product), but a batch's examples are independent: its rows are cut
+into ``parts`` consecutive slices, each core runs the forward and backward pass
+of its slice on one BLAS thread into its own buffers, and the slices' unscaled
+gradient sums and summed losses are added before the one update. Same step,
+same update, same results up to the order of the sums: the batch's sum over
+its m_b examples becomes a sum of ``parts`` partial sums (about 1e-16 relative
+per step in float64; not bit-identical to ``train_minibatch``).
+
+Per-part buffers are stacked on a leading axis: ``xb`` (parts, rows*n_0),
+``yb`` (parts, rows*n_L), ``grads`` (parts, P), ``acts`` (parts, A) and
+``delta`` (parts, 2, D), for slices of up to ``rows`` = ceil(batch/parts)
+examples (layouts as in ``training.py``). Dropout is not supported (its masks
+come from one stream in batch order); the caller refuses it.
+
+Compiled with ``parallel=True``: the part loop is a ``prange`` run by Numba's
+threading layer (OpenMP where available: ~2 us per batch to start both
+halves; the fallback "workqueue" layer costs ~140 us and makes this slower).
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from .config import INLINE_JIT_OPTIONS, JIT_OPTIONS
+from .strict import divide
+from .training import (BETA, BETA1, BETA2, EPSILON, LAMBD, LOSS_FORM, backward_pass,
+                       forward_pass, gather_batch, regularised_loss)
+from .update import ADAM, GD, SK_ADAM, gradient_descent_update, rule_update
+
+#: The split epoch loop: the training kernels' options, plus a parallel part loop.
+PARALLEL_JIT_OPTIONS = dict(JIT_OPTIONS, parallel=True)
+
+
+@njit(**INLINE_JIT_OPTIONS)
+def count_step(rule, counters):
+    """Adam's step count t after this step (counters[0] += 1 for Adam, either form)."""
+    if rule == ADAM or rule == SK_ADAM:
+        counters[0] += 1
+    return counters[0]
+
+
+@njit(**INLINE_JIT_OPTIONS)
+def update_slice(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t, skip_w1, lo, hi):
+    """``training.update_step``'s update of the parameters at flat positions [lo, hi) only,
+    Adam's step already counted (t): every element gets the operations it gets there,
+    whatever the slice, so slices updated on different cores make one whole update.
+    (``update_step`` keeps its own loop: under fast-math, routing it through this one
+    changed the compiled rounding of scikit-learn's Adam rate, and today's results must
+    stay bit-identical.)
+
+    Plain gradient descent without L2 is the notebook's ``p -= (lr / m) g`` in
+    one loop; the other rules go layer by layer so that L2 (lambd / m) reaches
+    the weights only. scikit-learn's Adam folds its bias correction into the
+    rate here. Returns whether every updated parameter is finite.
+    """
+    dt = params.dtype.type
+    if skip_w1:
+        lo = max(lo, b_off[0])
+    lambd = hp[LAMBD]
+    if lo >= hi:
+        return True
+    if rule == GD and lambd == 0.0:
+        return gradient_descent_update(params[lo:hi], grads[lo:hi], dt(divide(lr, m)))
+    if rule == SK_ADAM:
+        lr = lr * np.sqrt(1.0 - hp[BETA2] ** t) / (1.0 - hp[BETA1] ** t)
+    inv_m, decay, zero = dt(1.0 / m), dt(lambd / m), dt(0)
+    beta, beta1, beta2, eps = hp[BETA], hp[BETA1], hp[BETA2], dt(hp[EPSILON])
+    c1, c2 = dt(1.0 - beta1 ** t), dt(1.0 - beta2 ** t)
+    ok = True
+    for l in range(1, dims.shape[0]):
+        n, k = dims[l], dims[l - 1]
+        for start, stop, l2 in ((w_off[l - 1], w_off[l - 1] + n * k, decay),
+                                (b_off[l - 1], b_off[l - 1] + n, zero)):
+            a, b = max(start, lo), min(stop, hi)
+            if a < b:
+                ok &= rule_update(params, grads, vel, sq, a, b, rule, dt(lr), inv_m, l2, beta,
+                                  beta1, beta2, eps, c1, c2)
+    return ok
+
+
+@njit(**JIT_OPTIONS)
+def part_gradient(XT, YT, order, start, rows, xb, yb, dims, codes, w_off, b_off, a_off, params,
+                  grads, acts, delta, pre, mask, rng, record, loss_form):
+    """One slice's gradient pass: gathers rows order[start:start + rows] of XT (m, n_0) and
+    YT (m, n_L), fills grads (P,) with their unscaled sums and returns (summed loss or NaN
+    when not ``record``, whether the outputs were finite)."""
+    X, Y = gather_batch(XT, YT, order, start, rows, xb, yb)
+    loss, finite = forward_pass(X, Y, dims, codes, params, w_off, b_off, acts, a_off, pre, mask,
+                                1.0, rng, 1, record, loss_form)
+    if finite:
+        backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, pre,
+                      mask, 1.0, 1)
+    return loss, finite
+
+
+@njit(**PARALLEL_JIT_OPTIONS)
+def train_minibatch_split(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, params, grads,
+                          acts, delta, pre, mask, vel, sq, rule, hp, counters, rng, lrs,
+                          batch_size, record, first_batch, max_steps, partial, part_loss,
+                          part_ok):
+    """``training.train_minibatch`` (same arguments, same returns) with each batch split
+    into parts = grads.shape[0] slices trained in parallel (see the module docstring).
+
+    part_loss (parts,) float64 and part_ok (parts,) bool receive each slice's loss and
+    finiteness. The update is split too: each core adds the other parts' sums into grads[0]
+    over its own slice of the flat parameters, then updates that slice (``update_slice``).
+    """
+    m = XT.shape[0]
+    parts = grads.shape[0]
+    n_batches = (m + batch_size - 1) // batch_size
+    cost = np.nan
+    steps = 0
+    total = partial
+    for e in range(order.shape[0]):
+        rec = record and e == 0
+        if e > 0:
+            total = 0.0
+        for k in range(first_batch if e == 0 else 0, n_batches):
+            if steps == max_steps:
+                return cost, e, False, k, total
+            start = k * batch_size
+            mb = min(batch_size, m - start)
+            used = min(parts, mb)
+            for t in prange(used):
+                lo = start + (t * mb) // used
+                hi = start + ((t + 1) * mb) // used
+                loss, finite = part_gradient(XT, YT, order[e], lo, hi - lo, xb[t], yb[t], dims,
+                                             codes, w_off, b_off, a_off, params, grads[t],
+                                             acts[t], delta[t], pre, mask, rng, rec,
+                                             hp[LOSS_FORM])
+                part_loss[t] = loss
+                part_ok[t] = finite
+            loss = 0.0
+            for t in range(used):
+                if not part_ok[t]:
+                    return cost, e, True, k, total
+                loss += part_loss[t]
+            if rec:
+                total += regularised_loss(loss, params, dims, w_off, hp[LAMBD])
+            steps += 1
+            t_adam = count_step(rule, counters)
+            P = params.shape[0]
+            for t in prange(parts):
+                lo, hi = (t * P) // parts, ((t + 1) * P) // parts
+                summed = grads[0]
+                for other in range(1, used):
+                    for i in range(lo, hi):
+                        summed[i] += grads[other, i]
+                part_ok[t] = update_slice(params, summed, vel, sq, dims, w_off, b_off, rule, hp,
+                                          lrs[e], mb, t_adam, False, lo, hi)
+            for t in range(parts):
+                if not part_ok[t]:
+                    return cost, e, True, k + 1, total
+        if rec:
+            cost = divide(total, m)
+    return cost, order.shape[0], False, 0, 0.0
+
