@@ -26,6 +26,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=5, help="timed fits of each (median)")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads of both")
+    p.add_argument("--pause", type=float, default=0.3,
+                   help="seconds of rest before each timed fit (default 0.3), so that the "
+                        "previous fit's idle threads stop spinning first")
     return p.parse_args(argv)
 
 
@@ -54,7 +57,11 @@ def split(X, y, task):
     return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
 
 
-def timed_fit(make, X, y):
+def timed_fit(make, X, y, pause=0.0):
+    """(seconds, fitted estimator) of make().fit(X, y), after ``pause`` seconds of rest:
+    OpenBLAS's worker threads spin for up to ~0.1 s after a call and OpenMP's after a
+    parallel loop, taking a core from whatever runs next on a 2-core machine."""
+    time.sleep(pause)
     est = make()
     start = time.perf_counter()
     est.fit(X, y)
@@ -93,7 +100,7 @@ def main(argv=None):
             fitted = {}
             for _ in range(args.repeats):                    # interleaved
                 for label, make in makers.items():
-                    t, fitted[label] = timed_fit(make, X_tr, y_tr)
+                    t, fitted[label] = timed_fit(make, X_tr, y_tr, args.pause)
                     times[label].append(t)
             med = {k: statistics.median(v) for k, v in times.items()}
             sk = fitted["scikit-learn"]

@@ -81,10 +81,13 @@ def test_sigkill_and_resume_is_bit_identical(name, tmp_path, warm_kernels):
 
 # --------------------------------------------------------------------------- in process
 
-def _adam_problem():
+def _adam_problem(strategy="direct"):
+    """Adam mini-batches with dropout ("direct"), or without it ("split": each batch cut
+    across the cores, which refuses dropout)."""
     X, labels, _ = softmax_problem(n_x=6, m=40, classes=3, seed=4)
     model = dict(layer_dims=[6, 5, 3], learning_rate=0.02, output="softmax", optimizer="adam",
-                 keep_prob=0.8, batch_size=8)
+                 keep_prob=0.8 if strategy == "direct" else 1.0, batch_size=8,
+                 strategy=strategy)
     return X, labels, model
 
 
@@ -102,11 +105,12 @@ class _Crash(Exception):
     """Stands for a process killed right after a checkpoint write."""
 
 
-def test_resume_from_every_kind_of_position_in_an_epoch(tmp_path, monkeypatch):
+@pytest.mark.parametrize("strategy", ["direct", "split"])
+def test_resume_from_every_kind_of_position_in_an_epoch(tmp_path, monkeypatch, strategy):
     """A crash right after the k-th checkpoint write, with a checkpoint after every step
     (one step per compiled call): the checkpoint stands at batch k of an epoch; the
     resumed run equals the uninterrupted one."""
-    X, Y, settings = _adam_problem()               # 5 batches per epoch (4 of 8, none left)
+    X, Y, settings = _adam_problem(strategy)       # 5 batches per epoch (4 of 8, none left)
     epochs = 3
     reference = fastdnn.DeepNeuralNetwork(**settings).fit(X, Y, num_epochs=epochs,
                                                           record_every=2)
@@ -133,6 +137,7 @@ def test_resume_from_every_kind_of_position_in_an_epoch(tmp_path, monkeypatch):
         seen.append((saved.n_iter_, saved.optimizer_state_["position"]))
         resumed = fastdnn.DeepNeuralNetwork([1, 1]).fit(X, Y, resume=path)
         _assert_same_run(resumed, reference)
+        assert resumed.strategy_ == strategy
     assert {position for _, position in seen} == {0, 1, 2, 3, 4}, seen
 
 

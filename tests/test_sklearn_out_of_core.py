@@ -165,6 +165,8 @@ def test_hdf5_bad_input(data):
         est.predict(f["x3"])
     with pytest.raises(ValueError, match="dropout"):
         classifier(keep_prob=0.5).fit(f["x"], labels)
+    with pytest.raises(ValueError, match="strategy='split' needs the training rows in memory"):
+        classifier(strategy="split").fit(f["x"], labels)
 
 
 def test_hdf5_nan_is_refused(tmp_path, data):

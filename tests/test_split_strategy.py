@@ -158,3 +158,28 @@ def test_split_estimator_errors(kw, message):
     with warnings.catch_warnings(), pytest.raises(ValueError, match=message):
         warnings.simplefilter("ignore")
         DNNClassifier(hidden_layer_sizes=(4,), max_iter=2, **kw).fit(X, y)
+
+
+def test_split_early_stopping_equals_mlpclassifier():
+    X, y = labels("multiclass")
+    kw = dict(hidden_layer_sizes=(7, 4), max_iter=25, random_state=3, early_stopping=True,
+              validation_fraction=0.25, n_iter_no_change=3)
+    ours, theirs = fit_both(DNNClassifier(strategy="split", **kw), MLPClassifier(**kw), X, y)
+    assert_same(ours, theirs)
+    np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
+def test_split_partial_fit_and_warm_start_continue_as_scikit_learn():
+    X, y = labels("multiclass")
+    ours = DNNClassifier((6,), random_state=2, strategy="split")
+    theirs = MLPClassifier((6,), random_state=2)
+    for start in (0, 20, 40):                 # the optimiser's state carries over
+        fit_both(ours, theirs, X[start:start + 20], y[start:start + 20], "partial_fit",
+                 classes=np.unique(y))
+    assert_same(ours, theirs)
+    kw = dict(hidden_layer_sizes=(6,), random_state=2, max_iter=5, warm_start=True)
+    ours, theirs = DNNClassifier(strategy="split", **kw), MLPClassifier(**kw)
+    fit_both(ours, theirs, X, y)
+    fit_both(ours, theirs, X, y)
+    assert_same(ours, theirs)

@@ -67,8 +67,8 @@ for _w in WORKLOADS.values():
 
 BETA, BETA1, BETA2, EPSILON = 0.9, 0.9, 0.999, 1e-8
 
-IMPLS = ["fastdnn", "reference", "torch_eager", "torch_fused", "torch_compile", "jax_step",
-         "jax_scan", "sklearn"]
+IMPLS = ["fastdnn", "fastdnn_split", "reference", "torch_eager", "torch_fused",
+         "torch_compile", "jax_step", "jax_scan", "sklearn"]
 
 
 def steps_per_epoch(m, batch):
@@ -138,11 +138,12 @@ def orders(m, first, n):
 
 class FastdnnImpl:
     """fastdnn's training engine (what ``DeepNeuralNetwork.fit`` runs), one epoch per
-    ``epoch()``, recording the epoch's cost like ``fit(record_every=1)``."""
+    ``epoch()``, recording the epoch's cost like ``fit(record_every=1)``. strategy
+    "direct" (the default, one core) or "split" (each batch cut across the cores)."""
 
     name = "fastdnn"
 
-    def __init__(self, w, X, Y, params0, n_threads=None):
+    def __init__(self, w, X, Y, params0, n_threads=None, strategy="direct"):
         from fastdnn.engine import TrainingEngine
         from fastdnn.engine.options import TrainingOptions
 
@@ -151,7 +152,7 @@ class FastdnnImpl:
         opts = TrainingOptions(optimizer=w["optimizer"], beta=BETA, beta1=BETA1, beta2=BETA2,
                                epsilon=EPSILON, batch_size=w["batch"])
         t0 = time.perf_counter()
-        self.engine = TrainingEngine(X, Y, params0, w["dims"], acts, w["lr"], "direct",
+        self.engine = TrainingEngine(X, Y, params0, w["dims"], acts, w["lr"], strategy,
                                      options=opts, n_threads=n_threads)
         self.e = 0
         self.costs = []
@@ -610,6 +611,8 @@ def make_impl(name, w, X, Y, params0, labels, threads=None):
     """The implementation ``name`` (one of ``IMPLS``) of workload ``w`` on this data."""
     if name == "fastdnn":
         return FastdnnImpl(w, X, Y, params0)
+    if name == "fastdnn_split":
+        return FastdnnImpl(w, X, Y, params0, strategy="split")
     if name == "reference":
         return ReferenceImpl(w, X, Y, params0)
     if name.startswith("torch"):
@@ -644,13 +647,13 @@ def max_rel_param_diff(a, b):
                      max(np.abs(b[k]).max(), np.finfo(np.float64).tiny)) for k in b)
 
 
-def check_workload(w, m=None, epochs=None):
-    """Run fastdnn and the reference on workload ``w`` (``m`` examples, ``epochs`` epochs)
-    from the same start and batch order; return a dict with the largest relative cost and
-    parameter differences, the tolerances and ``ok``."""
+def check_workload(w, m=None, epochs=None, strategy="direct"):
+    """Run fastdnn (``strategy``) and the reference on workload ``w`` (``m`` examples,
+    ``epochs`` epochs) from the same start and batch order; return a dict with the largest
+    relative cost and parameter differences, the tolerances and ``ok``."""
     epochs = epochs or w["epochs"]
     X, Y, p0, labels, source = make_data(w, m)
-    fast = FastdnnImpl(w, X, Y, p0)
+    fast = FastdnnImpl(w, X, Y, p0, strategy=strategy)
     ref = ReferenceImpl(w, X, Y, p0)
     for _ in range(epochs):
         fast.epoch()
