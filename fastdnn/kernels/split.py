@@ -18,6 +18,12 @@ come from one stream in batch order); the caller refuses it.
 Compiled with ``parallel=True``: the part loop is a ``prange`` run by Numba's
 threading layer (OpenMP where available: ~2 us per batch to start both
 halves; the fallback "workqueue" layer costs ~140 us and makes this slower).
+
+The epoch and batch bookkeeping (resume at ``first_batch``, ``max_steps``, the
+recorded cost) repeats ``train_minibatch``'s on purpose: sharing it would mean
+compiling the one-core loop with ``parallel=True`` too (Numba then also
+parallelises its array expressions), and that loop's results are promised bit
+for bit. ``update_slice`` repeats ``update_step``'s layer loop for the same reason.
 """
 
 import numpy as np
