@@ -246,8 +246,10 @@ def build_parser():
                    help="seed of the initialisation (default: the scheme's own, 1 for scaled)")
     t.add_argument("--dtype", choices=("float64", "float32"), default=None,
                    help="working precision (default: float64)")
-    t.add_argument("--strategy", choices=("auto", "direct", "gram"), default=None,
-                   help="how layer 1 is trained (default: auto)")
+    t.add_argument("--strategy", choices=("auto", "direct", "gram", "split"), default=None,
+                   help="how it is computed: layer 1 directly or through X^T X (gram), or "
+                        "each mini-batch split across the cores (split; opt-in, see README) "
+                        "(default: auto)")
     t.add_argument("--record-every", type=_positive_int, default=None, metavar="N",
                    help="record and print the cost every N iterations (default: %d)"
                    % DEFAULT_RECORD_EVERY)
@@ -745,8 +747,7 @@ def _warm_up(model, strategy, X, Y):
 
     import numpy as np
 
-    from .kernels import config
-    from .kernels import training
+    from .kernels import config, split, training
     from .model import DeepNeuralNetwork
     from .persistence import HYPERPARAMETERS
 
@@ -755,7 +756,7 @@ def _warm_up(model, strategy, X, Y):
         return
     kernel = {"gram": training.train_gram}.get(strategy, training.train_full)
     if model.batch_size is not None:
-        kernel = training.train_minibatch
+        kernel = split.train_minibatch_split if strategy == "split" else training.train_minibatch
     lock, notice = threading.Lock(), []
 
     def announce():

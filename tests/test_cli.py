@@ -106,6 +106,26 @@ def test_train_course_files_with_options(capsys, tmp_path, course_files):
     assert model.cost_iterations_ == [0, 10, 20] and model.n_iter_ == 30
 
 
+def test_train_split_strategy_matches_direct(capsys, tmp_path, course_files):
+    """--strategy split (each mini-batch across the cores) trains what --strategy direct
+    trains, to rounding; without mini-batches it is a one-line error."""
+    runs = {}
+    for strategy in ("direct", "split"):
+        out_path = tmp_path / ("%s.h5" % strategy)
+        code, out, err = _run(capsys, ["train", *course_files, "--layers", "5,3", "--epochs", 3,
+                                       "--optimizer", "adam", "--batch-size", 16, "--quiet",
+                                       "--strategy", strategy, "--out", out_path])
+        assert code == 0, err
+        runs[strategy] = fastdnn.load_model(out_path)
+    assert runs["split"].strategy == "split"
+    for k, v in runs["direct"].parameters_.items():
+        assert np.abs(runs["split"].parameters_[k] - v).max() <= 1e-9 * np.abs(v).max(), k
+    code, out, err = _run(capsys, ["train", *course_files, "--layers", "5", "--iterations", 2,
+                                   "--strategy", "split", "--out", tmp_path / "x.h5"])
+    assert code != 0 and "strategy='split' splits mini-batches" in err
+    _assert_one_line_error(err)
+
+
 def test_train_single_file_no_test(capsys, tmp_path, course_files):
     code, out, err = _run(capsys, ["train", course_files[0], "--iterations", 5, "--quiet",
                                    "--learning-rate", 0.01, "--out", tmp_path / "m.h5"])
