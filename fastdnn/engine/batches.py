@@ -26,4 +26,4 @@ def minibatch_epochs(ws, split, XT, YT, order, rule, hp, lrs, batch_size, record
         XT, YT, order, split.xb, split.yb, ws.dims, ws.codes, ws.w_off, ws.b_off, split.a_off,
         ws.params, split.grads, split.acts, split.delta, ws.pre, ws.mask, ws.vel, ws.sq, rule,
         hp, ws.counters, ws.rng, lrs, batch_size, record, first_batch, max_steps, partial,
-        split.part_loss, split.part_ok)
+        split.part_loss, split.part_ok, split.fwd_codes, split.scratch)

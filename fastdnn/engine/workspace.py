@@ -130,3 +130,7 @@ class PartBuffers:
             for a in (one.xb, one.yb, one.grads, one.acts, one.delta))
         self.part_loss = np.zeros(self.parts, dtype=np.float64)
         self.part_ok = np.zeros(self.parts, dtype=np.bool_)
+        # the forward pass runs a softmax output as identity; the split kernel applies its
+        # vectorised softmax (kernels/vexp.py) with a column maximum and sum per slice
+        self.fwd_codes = np.where(one.codes == CODES["softmax"], CODES["identity"], one.codes)
+        self.scratch = np.zeros((self.parts, 2, self.rows), dtype=np.float64)
