@@ -56,7 +56,7 @@ class DeepNeuralNetwork:
     dtype: "float64" or "float32"; data and parameters are converted to it.
     strategy: "auto", "direct", "gram" or "split" (see ``fastdnn.engine.strategy``; the
         Gram strategy only for full-batch gd or momentum; "split", opt-in, cuts every
-        mini-batch across the cores: 1.5-1.7x faster on idle cores, equal to "direct" to
+        mini-batch across the cores: 1.4-1.7x faster on idle cores, equal to "direct" to
         ~1e-15 but not bit for bit, no dropout).
     n_threads: BLAS threads during fit; None lets fastdnn use 1 thread when every
         product is small and otherwise keeps the BLAS setting (``fastdnn.engine.threads``).

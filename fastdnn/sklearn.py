@@ -478,7 +478,7 @@ class DNNClassifier(ClassifierMixin, _DNNBase):
     scikit-learn; or "float32"/"float64"), ``keep_prob`` (dropout on the hidden
     layers, 1: none), ``n_threads`` (BLAS threads, None: fastdnn's policy) and
     ``strategy`` ("auto" = "direct": one core; "split": each batch split across the
-    cores, 1.5-1.7x faster on idle cores, equal to "direct" to ~1e-15, not bit for bit,
+    cores, 1.4-1.7x faster on idle cores, equal to "direct" to ~1e-15, not bit for bit,
     with ``n_threads`` slices, default one per core; no dropout, sgd/adam only).
     ``activation`` also takes "leaky_relu" (slope 0.01). Labels of any type;
     binary, multiclass (softmax) and multilabel (independent logistic outputs).
