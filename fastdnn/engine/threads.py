@@ -1,9 +1,10 @@
 """How many BLAS threads a training run uses.
 
-fastdnn's kernels are serial (but for the "split" strategy below); parallelism comes from BLAS (numpy's and scipy's
-OpenBLAS: numba's ``np.dot`` calls scipy's). Waking BLAS threads costs more
-than it saves on small products, and on a busy machine a 2-thread BLAS call of a
-small product was measured up to 100x slower than a 1-thread one. So:
+fastdnn's kernels are serial (but for the "split" strategy below); parallelism
+comes from BLAS (numpy's and scipy's OpenBLAS: numba's ``np.dot`` calls
+scipy's). Waking BLAS threads costs more than it saves on small products, and on
+a busy machine a 2-thread BLAS call of a small product was measured up to 100x
+slower than a 1-thread one. So:
 
 - ``n_threads=None`` ("auto", the default): if every BLAS product of an
   iteration is smaller than ``SINGLE_THREAD_BELOW`` multiply-adds, the run uses
@@ -48,11 +49,12 @@ def largest_blas_product(layer_dims, m, strategy):
 
 
 def split_parts(n_threads):
-    """Slices of each batch under the "split" strategy: n_threads, or Numba's thread count."""
+    """Slices of each batch under the "split" strategy: n_threads, or the number of threads
+    Numba runs parallel loops on (``numba.get_num_threads()``: the cores, unless lowered)."""
     if n_threads is not None:
         return int(n_threads)
     import numba
-    return int(numba.config.NUMBA_NUM_THREADS)
+    return int(numba.get_num_threads())
 
 
 def blas_threads(n_threads, layer_dims, m, strategy):

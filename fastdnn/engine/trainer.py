@@ -13,10 +13,10 @@ import numpy as np
 
 from ..kernels.training import train_full, train_gram
 from ..kernels.update import OPTIMIZERS
+from .batches import minibatch_epochs
 from .options import TrainingOptions
 from .rng import new_state
 from .schedule import epoch_orders, learning_rates
-from .batches import minibatch_epochs
 from .strategy import check_split, check_strategy, choose_strategy
 from .threads import blas_threads, split_parts
 from .workspace import PartBuffers, Workspace
