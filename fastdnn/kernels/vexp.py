@@ -55,19 +55,8 @@ def exp_nonpositive(x):
     r = (x - k * LN2_HI) - k * LN2_LO
     c = INVERSE_FACTORIALS
     p = c[13]
-    p = p * r + c[12]
-    p = p * r + c[11]
-    p = p * r + c[10]
-    p = p * r + c[9]
-    p = p * r + c[8]
-    p = p * r + c[7]
-    p = p * r + c[6]
-    p = p * r + c[5]
-    p = p * r + c[4]
-    p = p * r + c[3]
-    p = p * r + c[2]
-    p = p * r + c[1]
-    p = p * r + c[0]
+    for n in range(12, -1, -1):   # Horner; a constant trip count, unrolled by LLVM
+        p = p * r + c[n]
     e = p * _float_from_bits((np.int64(k) + 1023) << 52)
     return 0.0 if below else e
 
