@@ -54,7 +54,7 @@ def count_step(rule, counters):
 
 
 @njit(**INLINE_JIT_OPTIONS)
-def update_slice(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t, skip_w1, lo, hi):
+def update_slice(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t, lo, hi):
     """``training.update_step``'s update of the parameters at flat positions [lo, hi) only,
     Adam's step already counted (t): every element gets the operations it gets there,
     whatever the slice, so slices updated on different cores make one whole update.
@@ -68,8 +68,6 @@ def update_slice(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t,
     rate here. Returns whether every updated parameter is finite.
     """
     dt = params.dtype.type
-    if skip_w1:
-        lo = max(lo, b_off[0])
     lambd = hp[LAMBD]
     if lo >= hi:
         return True
@@ -178,7 +176,7 @@ def train_minibatch_split(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_of
                     for i in range(hi - lo):
                         mine[i] += theirs[i]
                 part_ok[t] = update_slice(params, summed, vel, sq, dims, w_off, b_off, rule, hp,
-                                          lrs[e], mb, t_adam, False, lo, hi)
+                                          lrs[e], mb, t_adam, lo, hi)
             for t in range(parts):
                 if not part_ok[t]:
                     return cost, e, True, k + 1, total
