@@ -21,7 +21,7 @@ from .model import DeepNeuralNetwork
 HYPERPARAMETERS = ("learning_rate", "init", "random_state", "strategy", "n_threads",
                    "activations", "output", "hidden_activation", "optimizer", "beta", "beta1",
                    "beta2", "epsilon", "batch_size", "lambd", "keep_prob", "decay", "decay_rate",
-                   "time_interval", "shuffle_seed", "dropout_seed")
+                   "time_interval", "shuffle_seed", "dropout_seed", "update_arithmetic")
 #: The moments each optimizer keeps (``optimizer_state_["v"]`` / ``["s"]``).
 _MOMENTS = {"gd": (), "momentum": ("v",), "adam": ("v", "s")}
 

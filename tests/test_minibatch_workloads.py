@@ -49,11 +49,11 @@ def _problem(dims, m, output, dtype, seed=5):
     return cast(X), cast(Y), {k: cast(v) for k, v in params.items()}
 
 
-def _both(name, dtype):
+def _both(name, dtype, **model_options):
     dims, m, output, optimizer, lr, batch, epochs = WORKLOADS[name]
     X, Y, p0 = _problem(dims, m, output, dtype)
     model = DeepNeuralNetwork(dims, lr, output=output, optimizer=optimizer, batch_size=batch,
-                              dtype=dtype)
+                              dtype=dtype, **model_options)
     model.fit(X, Y, num_epochs=epochs, initial_parameters=p0, record_every=1)
     zeros = {"d" + k: np.zeros_like(v) for k, v in p0.items()}
     state = {"v": zeros, "s": {k: v.copy() for k, v in zeros.items()}, "t": 0}

@@ -55,7 +55,8 @@ def _rule(dtype, rule, p, g, v, s, lo=0, hi=None, lr=LR, inv_m=1 / M_B, decay=0.
     dt = dtype
     hi = p.shape[0] if hi is None else hi
     return rule_update(p, g, v, s, lo, hi, rule, dt(lr), dt(inv_m), dt(decay), dt(beta),
-                       dt(beta1), dt(beta2), dt(eps), dt(1 - beta1 ** t), dt(1 - beta2 ** t))
+                       dt(beta1), dt(beta2), dt(eps), dt(1 - beta1 ** t), dt(1 - beta2 ** t),
+                       0)
 
 
 # == hand-computed numbers ==========================================================
@@ -187,7 +188,7 @@ def _network_step(dtype, rule, lambd, t=2, skip_w1=False, lr=0.3, m=5):
     hp = np.array([0.8, 0.85, 0.99, 1e-7, lambd, 1.0, 0.0])  # beta, beta1, beta2, eps, lambd, keep, loss
     counters = np.array([t - 1], dtype=np.int64)          # Adam counts its step first
     ok = update_step(ws.params, ws.grads, ws.vel, ws.sq, ws.dims, ws.w_off, ws.b_off,
-                     OPTIMIZERS[rule], hp, lr, m, counters, skip_w1)
+                     OPTIMIZERS[rule], hp, lr, m, counters, skip_w1, np.empty(0, np.int64))
     assert ok
     assert counters[0] == (t if rule == "adam" else t - 1)  # only Adam keeps a step count
     return ws, before

@@ -21,9 +21,9 @@ def minibatch_epochs(ws, split, XT, YT, order, rule, hp, lrs, batch_size, record
     if split is None:
         return train_minibatch(XT, YT, order, ws.xb, ws.yb, *ws.kernel_args(), rule, hp,
                                ws.counters, ws.rng, lrs, batch_size, record, first_batch,
-                               max_steps, partial)
+                               max_steps, partial, ws.arith)
     return train_minibatch_split(
         XT, YT, order, split.xb, split.yb, ws.dims, ws.codes, ws.w_off, ws.b_off, split.a_off,
         ws.params, split.grads, split.acts, split.delta, ws.pre, ws.mask, ws.vel, ws.sq, rule,
         hp, ws.counters, ws.rng, lrs, batch_size, record, first_batch, max_steps, partial,
-        split.part_loss, split.part_ok, split.fwd_codes, split.scratch)
+        split.part_loss, split.part_ok, split.fwd_codes, split.scratch, ws.arith)

@@ -23,6 +23,9 @@ class TrainingOptions:
     dropout_seed: start of the dropout masks' generator (``fastdnn.kernels.dropout``).
     decay: None, "inverse" (``update_lr``) or "scheduled" (``schedule_lr_decay``),
         with decay_rate and time_interval; the rate after epoch e is decay(lr0, e).
+    update_arithmetic: "float64" (float32 parameters' momentum and Adam steps computed
+        in float64 and rounded once: fastdnn's original numbers) or "native" (in the
+        parameters' dtype, as NumPy, PyTorch and JAX do; faster). The same for float64.
     """
 
     optimizer: str = "gd"
@@ -38,6 +41,7 @@ class TrainingOptions:
     decay: str = None
     decay_rate: float = 1.0
     time_interval: int = 1000
+    update_arithmetic: str = "float64"
 
     @property
     def gram_exact(self):

@@ -122,7 +122,7 @@ def apply_update(ws, grads, rule, hp, lr, m):
     uses); returns whether every parameter is finite."""
     grads = np.ascontiguousarray(grads, dtype=ws.dtype)
     return bool(update_step(ws.params, grads, ws.vel, ws.sq, ws.dims, ws.w_off, ws.b_off,
-                            rule, hp, float(lr), int(m), ws.counters, False))
+                            rule, hp, float(lr), int(m), ws.counters, False, ws.arith))
 
 
 def chunk_shuffled_order(m, chunk_examples, shuffle_seed, epoch):
@@ -175,7 +175,8 @@ class PieceDriver:
         #: cost once per batch and the update adds its gradient), no dropout
         self.piece_hp = kernel_hyperparameters(options, lambd=0.0, keep_prob=1.0)
         self.ws = ws = Workspace(self.dims, 1, dtype, activations,
-                                 moments={"gd": 0, "momentum": 1, "adam": 2}[options.optimizer])
+                                 moments={"gd": 0, "momentum": 1, "adam": 2}[options.optimizer],
+                                 native_update=options.update_arithmetic == "native")
         ws.set_parameters(parameters)
         ws.rng[:] = new_state(options.dropout_seed)
         if state is not None:

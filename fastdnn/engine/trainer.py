@@ -78,7 +78,8 @@ class TrainingEngine:
         batch = m if opts.batch_size is None else min(opts.batch_size, m)
         self.ws = Workspace(layer_dims, batch, X.dtype, activations, dropout=opts.keep_prob < 1,
                             moments={"gd": 0, "momentum": 1, "adam": 2}[opts.optimizer],
-                            gather=opts.batch_size is not None)
+                            gather=opts.batch_size is not None,
+                            native_update=opts.update_arithmetic == "native")
         self.ws.set_parameters(parameters)
         self.split = (PartBuffers(layer_dims, activations, batch, X.dtype, split_parts(n_threads))
                       if strategy == "split" else None)
@@ -201,8 +202,8 @@ class TrainingEngine:
             return cost, done, failed
         if self.strategy == "gram":
             return train_gram(self.X, self.Y, self.G, self.Z0, self.P0, self.Z1, self.S, self.C,
-                              self.coef, *common[:-1], lrs[:n], n, record, self.plain)
-        return train_full(self.X, self.Y, *common[:-1], lrs[:n], n, record)
+                              self.coef, *common[:-1], lrs[:n], n, record, self.plain, ws.arith)
+        return train_full(self.X, self.Y, *common[:-1], lrs[:n], n, record, ws.arith)
 
     def _budget(self):
         """Steps for the next compiled call: about CHUNK_SECONDS at the measured speed."""

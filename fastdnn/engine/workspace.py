@@ -20,10 +20,14 @@ class Workspace:
     (prediction only runs the forward pass). ``dropout`` adds the pre-dropout
     activations and masks; ``moments`` (0, 1 or 2) the optimiser's v and s;
     ``gather=True`` the (m, n_0) and (m, n_L) buffers mini-batches are gathered into.
+    ``arith`` is the update kernels' arithmetic (``kernels.update.arith_zero``): an empty
+    float32 array with ``native_update`` and float32 parameters (float32 steps in
+    float32), else int64 (the original arithmetic; float64 runs are the same either way
+    and share its compiled kernels).
     """
 
     def __init__(self, layer_dims, m, dtype, activations, training=True, *, dropout=False,
-                 moments=0, gather=False):
+                 moments=0, gather=False, native_update=False):
         self.dims = np.asarray(layer_dims, dtype=np.int64)
         self.m = int(m)
         self.dtype = np.dtype(dtype)
@@ -49,6 +53,8 @@ class Workspace:
         self.rng = np.zeros(1, dtype=np.uint64)      # dropout generator state
         self.xb = np.zeros(self.m * int(self.dims[0]) if gather else 0, dtype=self.dtype)
         self.yb = np.zeros(self.m * int(self.dims[-1]) if gather else 0, dtype=self.dtype)
+        native = native_update and self.dtype == np.float32
+        self.arith = np.empty(0, dtype=np.float32 if native else np.int64)
 
     @property
     def n_layers(self):

@@ -37,7 +37,7 @@ from .cost import loss_sum, sklearn_loss_sum
 from .strict import divide
 from .training import (BETA, BETA1, BETA2, COURSE_LOSS, EPSILON, LAMBD, LOSS_FORM, SKLEARN_LOSS,
                        backward_pass, forward_pass, gather_batch, regularised_loss)
-from .update import ADAM, GD, SK_ADAM, gradient_descent_update, rule_update
+from .update import ADAM, GD, SK_ADAM, arith_zero, gradient_descent_update, rule_update
 from .views import block
 from .vexp import softmax_columns_vectorised
 
@@ -54,7 +54,7 @@ def count_step(rule, counters):
 
 
 @njit(**INLINE_JIT_OPTIONS)
-def update_slice(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t, lo, hi):
+def update_slice(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t, lo, hi, arith):
     """``training.update_step``'s update of the parameters at flat positions [lo, hi) only,
     Adam's step already counted (t): every element gets the operations it gets there,
     whatever the slice, so slices updated on different cores make one whole update.
@@ -78,6 +78,7 @@ def update_slice(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t,
     inv_m, decay, zero = dt(1.0 / m), dt(lambd / m), dt(0)
     beta, beta1, beta2, eps = hp[BETA], hp[BETA1], hp[BETA2], dt(hp[EPSILON])
     c1, c2 = dt(1.0 - beta1 ** t), dt(1.0 - beta2 ** t)
+    flush = arith_zero(arith)
     ok = True
     for l in range(1, dims.shape[0]):
         n, k = dims[l], dims[l - 1]
@@ -86,7 +87,7 @@ def update_slice(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t,
             a, b = max(start, lo), min(stop, hi)
             if a < b:
                 ok &= rule_update(params, grads, vel, sq, a, b, rule, dt(lr), inv_m, l2, beta,
-                                  beta1, beta2, eps, c1, c2)
+                                  beta1, beta2, eps, c1, c2, flush)
     return ok
 
 
@@ -124,7 +125,7 @@ def part_gradient(XT, YT, order, start, rows, xb, yb, dims, codes, fwd_codes, w_
 def train_minibatch_split(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, params, grads,
                           acts, delta, pre, mask, vel, sq, rule, hp, counters, rng, lrs,
                           batch_size, record, first_batch, max_steps, partial, part_loss,
-                          part_ok, fwd_codes, scratch):
+                          part_ok, fwd_codes, scratch, arith):
     """``training.train_minibatch`` (same arguments, same returns) with each batch split
     into parts = grads.shape[0] slices trained in parallel (see the module docstring).
 
@@ -176,7 +177,7 @@ def train_minibatch_split(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_of
                     for i in range(hi - lo):
                         mine[i] += theirs[i]
                 part_ok[t] = update_slice(params, summed, vel, sq, dims, w_off, b_off, rule, hp,
-                                          lrs[e], mb, t_adam, lo, hi)
+                                          lrs[e], mb, t_adam, lo, hi, arith)
             for t in range(parts):
                 if not part_ok[t]:
                     return cost, e, True, k + 1, total

@@ -18,7 +18,8 @@ State lives in a few flat buffers laid out by ``fastdnn.engine.workspace.Workspa
 - ``vel`` / ``sq`` (P,) or empty: momentum's v, Adam's v and s.
 - ``rule`` (int, ``update.py``'s codes) and ``hp`` float64 [beta, beta1, beta2,
   epsilon, lambd, keep_prob, loss_form] (loss_form: COURSE_LOSS or SKLEARN_LOSS,
-  which loss is recorded); ``counters`` int64 [Adam's t: its update steps
+  which loss is recorded); ``arith``: an empty array whose dtype sets the update's
+  arithmetic (``update.arith_zero``); ``counters`` int64 [Adam's t: its update steps
   over the model's life]; ``rng`` uint64 [dropout generator state] (``dropout.py``).
 - ``lrs`` float64: the learning rate of each iteration / epoch of the call.
 
@@ -37,7 +38,7 @@ from .cost import loss_sum, sklearn_loss_sum
 from .dropout import apply_mask_backward, apply_new_mask
 from .linear import linear_grads_into, matmul_into
 from .strict import divide
-from .update import ADAM, GD, SK_ADAM, gradient_descent_update, rule_update
+from .update import ADAM, GD, SK_ADAM, arith_zero, gradient_descent_update, rule_update
 from .views import block
 
 #: Indices into ``hp``.
@@ -154,7 +155,8 @@ def regularised_loss(loss, params, dims, w_off, lambd):
 
 
 @njit(**INLINE_JIT_OPTIONS)
-def update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, counters, skip_w1):
+def update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, counters, skip_w1,
+                arith):
     """One update of every parameter (W1 left out when ``skip_w1``) from the batch's
     unscaled gradient sums over m examples, with learning rate lr. Adam (both
     forms) first counts the step in counters[0] (its t, from 1 over the model's
@@ -178,22 +180,23 @@ def update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, cou
     inv_m, decay, zero = dt(1.0 / m), dt(lambd / m), dt(0)
     beta, beta1, beta2, eps = hp[BETA], hp[BETA1], hp[BETA2], dt(hp[EPSILON])
     c1, c2 = dt(1.0 - beta1 ** t), dt(1.0 - beta2 ** t)
+    flush = arith_zero(arith)
     ok = True
     for l in range(1, dims.shape[0]):
         n, k = dims[l], dims[l - 1]
         if not (skip_w1 and l == 1):
             w = w_off[l - 1]
             ok &= rule_update(params, grads, vel, sq, w, w + n * k, rule, dt(lr), inv_m, decay,
-                              beta, beta1, beta2, eps, c1, c2)
+                              beta, beta1, beta2, eps, c1, c2, flush)
         b = b_off[l - 1]
         ok &= rule_update(params, grads, vel, sq, b, b + n, rule, dt(lr), inv_m, zero,
-                          beta, beta1, beta2, eps, c1, c2)
+                          beta, beta1, beta2, eps, c1, c2, flush)
     return ok
 
 
 @njit(**JIT_OPTIONS)
 def train_full(X, Y, dims, codes, w_off, b_off, a_off, params, grads, acts, delta, pre, mask,
-               vel, sq, rule, hp, counters, rng, lrs, n_steps, record):
+               vel, sq, rule, hp, counters, rng, lrs, n_steps, record, arith):
     """Run n_steps full-batch iterations in place; iteration i uses learning rate lrs[i].
 
     X (n_0, m), Y (n_L, m). Returns (cost before the first update, or NaN if
@@ -215,7 +218,7 @@ def train_full(X, Y, dims, codes, w_off, b_off, a_off, params, grads, acts, delt
         backward_pass(X, Y, dims, codes, params, grads, w_off, b_off, acts, a_off, delta, pre,
                       mask, keep_prob, 1)
         if not update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lrs[it], m,
-                           counters, False):
+                           counters, False, arith):
             return cost, it, True
     return cost, n_steps, False
 
@@ -286,7 +289,7 @@ def gram_current_w1(X, params, vel, w_off, n1, B, coef, W1):
 @njit(**JIT_OPTIONS)
 def train_gram(X, Y, G, Z0, P0, Z1, S, C, coef, dims, codes, w_off, b_off, a_off, params, grads,
                acts, delta, pre, mask, vel, sq, rule, hp, counters, rng, lrs, n_steps, record,
-               plain):
+               plain, arith):
     """``train_full`` with layer 1 driven by the Gram matrix G = X^T X (m, m).
 
     Full-batch descent moves W1 X by products with G only, since dW1 = dZ1 X^T / m
@@ -354,7 +357,7 @@ def train_gram(X, Y, G, Z0, P0, Z1, S, C, coef, dims, codes, w_off, b_off, a_off
             gram_general_step(G, Z0, P0, Z1, S, C, coef, dZ1, rule, dt(lrs[it]), inv_m, lam,
                               beta)
         if not update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lrs[it], m,
-                           counters, True):
+                           counters, True, arith):
             return cost, it, True
     return cost, n_steps, False
 
@@ -375,7 +378,7 @@ def gather_batch(XT, YT, order, start, mb, xb, yb):
 @njit(**JIT_OPTIONS)
 def train_minibatch(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, params, grads, acts,
                     delta, pre, mask, vel, sq, rule, hp, counters, rng, lrs, batch_size, record,
-                    first_batch, max_steps, partial):
+                    first_batch, max_steps, partial, arith):
     """Run the epochs of ``order`` (n_epochs, m) in place, at most max_steps updates.
 
     XT (m, n_0) and YT (m, n_L) hold the examples as rows (contiguous), so a
@@ -417,7 +420,7 @@ def train_minibatch(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, par
                           mask, keep_prob, 1)
             steps += 1
             if not update_step(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lrs[e], mb,
-                               counters, False):
+                               counters, False, arith):
                 return cost, e, True, k + 1, total
         if rec:
             cost = divide(total, m)
