@@ -80,13 +80,19 @@ TARGETS = {
 }
 
 
+#: fastdnn's rows in the table: name -> (strategy, update_arithmetic).
+FASTDNN_ROWS = {"fastdnn": ("direct", "float64"), "fastdnn_split": ("split", "float64"),
+                "split_native": ("split", "native")}
+
+
 def target_lines(workloads):
-    """One line per target of issue 9 items 1-3 and fastdnn strategy (the default one-core
-    "fastdnn" and the opt-in "fastdnn_split"): the measured ratio and whether it is met."""
+    """One line per target of issue 9 items 1-3 and fastdnn configuration (the default
+    one-core "fastdnn", the opt-in "fastdnn_split" and "split_native", split with float32
+    steps in float32): the measured ratio and whether it is met."""
     lines = []
     for entry in workloads:
         rows = {r["impl"]: r for r in entry["rows"]}
-        for mine in ("fastdnn", "fastdnn_split"):
+        for mine in FASTDNN_ROWS:
             fast = rows.get(mine)
             for peer, want in TARGETS.get(entry["name"], []) if fast else []:
                 if peer == "percent_of_peak":
@@ -107,19 +113,20 @@ def run_check(names):
 
     ok = True
     results = {}
-    print("%-12s %-8s %6s %6s %12s %12s %10s %10s  %s" % (
+    print("%-25s %-8s %6s %6s %12s %12s %10s %10s  %s" % (
         "workload", "dtype", "m", "epochs", "cost rel", "param rel", "tol cost", "tol param",
         "result"))
     for name in names:
         w = WORKLOADS[name]
         small = name != "W3"
-        for strategy in ("direct", "split"):
+        for row in FASTDNN_ROWS:
+            strategy, arithmetic = FASTDNN_ROWS[row]
             r = check_workload(w, m=2500 if small else None, epochs=2 if small else None,
-                               strategy=strategy)
-            results[name if strategy == "direct" else name + "_split"] = r
+                               strategy=strategy, update_arithmetic=arithmetic)
+            results[name if row == "fastdnn" else "%s_%s" % (name, row)] = r
             ok &= r["ok"]
-            print("%-12s %-8s %6d %6d %12.2e %12.2e %10.0e %10.0e  %s" % (
-                name if strategy == "direct" else name + " split", w["dtype"], r["m"],
+            print("%-25s %-8s %6d %6d %12.2e %12.2e %10.0e %10.0e  %s" % (
+                name if row == "fastdnn" else "%s %s" % (name, row), w["dtype"], r["m"],
                 r["epochs"], r["cost_rel"], r["param_rel"], r["rtol_costs"], r["rtol_params"],
                 "ok" if r["ok"] else "OUTSIDE TOLERANCE"))
     print("fastdnn equals the reference on every workload" if ok else "MISMATCH")

@@ -32,7 +32,8 @@ _SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 EXAMPLES = {"tiny": 16, "W1_b32": 1024, "W1_b128": 1024, "W1_b1024": 2048,
             "W1_b128_f64": 1024, "W2_f64": 2048, "W2_f32": 2048, "W3": 209}
 WORKLOAD_NAMES = list(EXAMPLES)
-IMPL_NAMES = ["fastdnn", "fastdnn_split", "reference", "torch_eager", "torch_fused", "jax_step", "jax_scan",
+IMPL_NAMES = ["fastdnn", "fastdnn_split", "split_native", "reference", "torch_eager", "torch_fused",
+              "jax_step", "jax_scan",
               "sklearn"]
 TINY = dict(data="W1", dims=[5, 4, 3], m=16, output="softmax", optimizer="adam", lr=1e-3,
             batch=4, dtype="float64", epochs=1, epochs_per_call=1)

@@ -67,7 +67,7 @@ for _w in WORKLOADS.values():
 
 BETA, BETA1, BETA2, EPSILON = 0.9, 0.9, 0.999, 1e-8
 
-IMPLS = ["fastdnn", "fastdnn_split", "reference", "torch_eager", "torch_fused",
+IMPLS = ["fastdnn", "fastdnn_split", "split_native", "reference", "torch_eager", "torch_fused",
          "torch_compile", "jax_step", "jax_scan", "sklearn"]
 
 
@@ -139,18 +139,21 @@ def orders(m, first, n):
 class FastdnnImpl:
     """fastdnn's training engine (what ``DeepNeuralNetwork.fit`` runs), one epoch per
     ``epoch()``, recording the epoch's cost like ``fit(record_every=1)``. strategy
-    "direct" (the default, one core) or "split" (each batch cut across the cores)."""
+    "direct" (the default, one core) or "split" (each batch cut across the cores);
+    update_arithmetic "float64" (the default) or "native" (float32 steps in float32)."""
 
     name = "fastdnn"
 
-    def __init__(self, w, X, Y, params0, n_threads=None, strategy="direct"):
+    def __init__(self, w, X, Y, params0, n_threads=None, strategy="direct",
+                 update_arithmetic="float64"):
         from fastdnn.engine import TrainingEngine
         from fastdnn.engine.options import TrainingOptions
 
         L = len(w["dims"]) - 1
         acts = ["relu"] * (L - 1) + [w["output"]]
         opts = TrainingOptions(optimizer=w["optimizer"], beta=BETA, beta1=BETA1, beta2=BETA2,
-                               epsilon=EPSILON, batch_size=w["batch"])
+                               epsilon=EPSILON, batch_size=w["batch"],
+                               update_arithmetic=update_arithmetic)
         t0 = time.perf_counter()
         self.engine = TrainingEngine(X, Y, params0, w["dims"], acts, w["lr"], strategy,
                                      options=opts, n_threads=n_threads)
@@ -613,6 +616,8 @@ def make_impl(name, w, X, Y, params0, labels, threads=None):
         return FastdnnImpl(w, X, Y, params0)
     if name == "fastdnn_split":
         return FastdnnImpl(w, X, Y, params0, strategy="split")
+    if name == "split_native":
+        return FastdnnImpl(w, X, Y, params0, strategy="split", update_arithmetic="native")
     if name == "reference":
         return ReferenceImpl(w, X, Y, params0)
     if name.startswith("torch"):
@@ -647,13 +652,13 @@ def max_rel_param_diff(a, b):
                      max(np.abs(b[k]).max(), np.finfo(np.float64).tiny)) for k in b)
 
 
-def check_workload(w, m=None, epochs=None, strategy="direct"):
-    """Run fastdnn (``strategy``) and the reference on workload ``w`` (``m`` examples,
-    ``epochs`` epochs) from the same start and batch order; return a dict with the largest
-    relative cost and parameter differences, the tolerances and ``ok``."""
+def check_workload(w, m=None, epochs=None, strategy="direct", update_arithmetic="float64"):
+    """Run fastdnn (``strategy``, ``update_arithmetic``) and the reference on workload ``w``
+    (``m`` examples, ``epochs`` epochs) from the same start and batch order; return a dict
+    with the largest relative cost and parameter differences, the tolerances and ``ok``."""
     epochs = epochs or w["epochs"]
     X, Y, p0, labels, source = make_data(w, m)
-    fast = FastdnnImpl(w, X, Y, p0, strategy=strategy)
+    fast = FastdnnImpl(w, X, Y, p0, strategy=strategy, update_arithmetic=update_arithmetic)
     ref = ReferenceImpl(w, X, Y, p0)
     for _ in range(epochs):
         fast.epoch()
