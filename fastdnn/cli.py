@@ -62,6 +62,7 @@ OUTPUTS = ("sigmoid", "softmax", "identity")
 HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
 OPTIMIZERS = ("gd", "momentum", "adam")
 DECAYS = ("inverse", "scheduled")
+UPDATE_ARITHMETICS = ("float64", "native")
 #: The seed of the fixed permutation that picks the examples --validation-split holds out.
 SPLIT_SEED = 0
 #: train flags that set a hyper-parameter (dest -> flag): --resume keeps the saved ones.
@@ -73,6 +74,7 @@ HYPERPARAMETER_FLAGS = {
     "lambd": "--lambd", "keep_prob": "--keep-prob", "decay": "--decay",
     "decay_rate": "--decay-rate", "time_interval": "--time-interval",
     "shuffle_seed": "--shuffle-seed", "dropout_seed": "--dropout-seed",
+    "update_arithmetic": "--update-arithmetic",
 }
 
 _RUNTIME_ERRORS = (ValueError, TypeError, FileNotFoundError, OSError, FloatingPointError,
@@ -250,6 +252,10 @@ def build_parser():
                    help="how it is computed: layer 1 directly or through X^T X (gram), or "
                         "each mini-batch split across the cores (split; opt-in, see README) "
                         "(default: auto)")
+    t.add_argument("--update-arithmetic", choices=UPDATE_ARITHMETICS, default=None,
+                   help="a float32 model's momentum and Adam steps in float64, rounded once "
+                        "(float64, fastdnn's numbers) or in float32 (native, faster) "
+                        "(default: float64)")
     t.add_argument("--record-every", type=_positive_int, default=None, metavar="N",
                    help="record and print the cost every N iterations (default: %d)"
                    % DEFAULT_RECORD_EVERY)
@@ -582,7 +588,7 @@ def _new_model(args, n_x, lr):
     options = {dest: getattr(args, dest) for dest in (
         "output", "hidden_activation", "optimizer", "beta", "beta1", "beta2", "epsilon",
         "batch_size", "lambd", "keep_prob", "decay", "decay_rate", "time_interval",
-        "shuffle_seed", "dropout_seed") if getattr(args, dest) is not None}
+        "shuffle_seed", "dropout_seed", "update_arithmetic") if getattr(args, dest) is not None}
     return DeepNeuralNetwork(dims, lr, init=args.init or "scaled", random_state=args.seed,
                              dtype=args.dtype or "float64", strategy=args.strategy or "auto",
                              **options)
@@ -613,6 +619,8 @@ def _options_summary(model):
     elif model.decay == "scheduled":
         parts.append("scheduled decay (rate %g every %d epochs)"
                      % (model.decay_rate, model.time_interval))
+    if model.update_arithmetic != "float64":
+        parts.append("%s update arithmetic" % model.update_arithmetic)
     return ", ".join(parts)
 
 

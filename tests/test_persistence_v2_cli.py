@@ -58,8 +58,9 @@ ADAM = ["--optimizer", "adam", "--batch-size", 16, "--keep-prob", 0.8, "--lambd"
 def test_cli_choices_match_the_model():
     from fastdnn.kernels.activations import HIDDEN, OUTPUTS
     from fastdnn.kernels.update import OPTIMIZERS
-    from fastdnn.model import DECAYS
+    from fastdnn.model import DECAYS, UPDATE_ARITHMETICS
 
+    assert cli.UPDATE_ARITHMETICS == UPDATE_ARITHMETICS
     assert cli.OUTPUTS == OUTPUTS
     assert cli.HIDDEN_ACTIVATIONS == HIDDEN
     assert cli.OPTIMIZERS == tuple(OPTIMIZERS)
@@ -110,6 +111,14 @@ def test_epoch_costs_are_printed_per_epoch(capsys, tmp_path, files):
     assert code == 0, err
     assert "Cost after epoch 0:" in out and "Cost after epoch 2:" in out
     assert "Cost after iteration" not in out
+
+
+def test_update_arithmetic_flag_reaches_the_model(capsys, tmp_path, files):
+    out = _train(capsys, files, tmp_path / "m.h5", "--epochs", 2, "--optimizer", "adam",
+                 "--batch-size", 16, "--dtype", "float32", "--update-arithmetic", "native")
+    model = fastdnn.load_model(tmp_path / "m.h5")
+    assert model.update_arithmetic == "native" and model.dtype_ == np.float32
+    assert "native update arithmetic" in out
 
 
 def test_full_batch_epochs_are_iterations(capsys, tmp_path, files):
