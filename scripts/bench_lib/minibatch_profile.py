@@ -39,6 +39,7 @@ _KERNELS = {}
 def _kernels():
     if not _KERNELS:
         from fastdnn.kernels.linear import matmul_into
+        from fastdnn.kernels.training import gather_batch
 
         @njit(cache=False)
         def mm(a, b, out, n):
@@ -46,11 +47,9 @@ def _kernels():
                 matmul_into(a, b, out)
 
         @njit(cache=False)
-        def gather(XT, order, xb, n):
-            mb = xb.shape[0]
+        def gather(XT, YT, order, xb, yb, mb, n):
             for r in range(n):
-                for j in range(mb):
-                    xb[j, :] = XT[order[(r * mb + j) % order.shape[0]], :]
+                gather_batch(XT, YT, order, (r * mb) % (order.shape[0] - mb), mb, xb, yb)
 
         _KERNELS.update(mm=mm, gather=gather)
     return _KERNELS
@@ -88,13 +87,13 @@ def profile_workload(w, m=8000, epochs_w3=10):
         out["update_cpu"] = out["step_cpu"] - out["step_gd_cpu"]
         k = _kernels()
         rng = np.random.default_rng(0)
-        XT = np.ascontiguousarray(X.T)
-        xb = np.zeros((B, dims[0]), dt)
+        XT, YT = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
+        xb, yb = np.zeros(B * dims[0], dt), np.zeros(B * dims[-1], dt)
         order = rng.permutation(XT.shape[0])
-        out["gather_cpu"] = _best_per(lambda n: k["gather"](XT, order, xb, n),
-                                            max(10, 2000000 // (B * dims[0])))
+        out["gather_cpu"] = _best_per(lambda n: k["gather"](XT, YT, order, xb, yb, B, n),
+                                      max(10, 2000000 // (B * dims[0])))
         prods = {}
-        A0 = xb.T
+        A0 = xb.reshape(B, dims[0]).T
         for l in range(1, len(dims)):
             n, kk = dims[l], dims[l - 1]
             W = (rng.random((n, kk)) - 0.5).astype(dt)
