@@ -69,11 +69,11 @@ def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, be
 
     ``zero``'s type sets the arithmetic of a float32 step (float64 runs are the same
     either way; callers take it from ``arith_zero``). An int 0 (fastdnn's original
-    arithmetic): the moments
-    are formed in float32, widened to float64 where they are flushed, and the step
-    p - lr v (Adam: with its root and divisions) is computed in float64 and rounded
-    once. ``params.dtype.type(0)``: every operation in float32, as NumPy, PyTorch
-    and JAX do it; LLVM then vectorises twice as wide and Adam's step is 2-3x faster.
+    arithmetic): the moments are formed in float32, widened to float64 where they are
+    flushed, and the step p - lr v (Adam: with its root and divisions) is computed in
+    float64 and rounded once. ``params.dtype.type(0)``: every operation in float32,
+    as NumPy, PyTorch and JAX do it; LLVM then vectorises twice as wide and Adam's
+    step is 2-3x faster.
     """
     # Views of [lo, hi) indexed from 0: with a loop index that is provably
     # non-negative, no wraparound test sits in the loop and LLVM vectorises it
