@@ -98,7 +98,11 @@ def test_split_refuses_what_it_cannot_split(kw, message):
         DeepNeuralNetwork([8, 6, 4, 1], 0.01, strategy="split", **kw).fit(X, Y, num_epochs=1)
 
 
-def test_split_allocates_nothing_per_step():
+@pytest.mark.parametrize("options", [
+    'strategy="split"',
+    'strategy="split", dtype="float32", update_arithmetic="native"',
+    'strategy="direct", dtype="float32", update_arithmetic="native"'])
+def test_split_and_native_allocate_nothing_per_step(options):
     """Numba's allocation count (NRT statistics, on in a fresh process) grows with the
     compiled calls of a run, not with its steps: 2 epochs against 200 (10 steps each)."""
     code = """if True:
@@ -109,13 +113,14 @@ def test_split_allocates_nothing_per_step():
         X = rng.random((12, 300)); Y = (rng.random((1, 300)) < .5).astype(float)
         def allocations(epochs):
             m = DeepNeuralNetwork([12, 8, 4, 1], 0.01, optimizer="adam", batch_size=32,
-                                  strategy="split", random_state=0).fit(X, Y, num_epochs=1)
+                                  random_state=0, OPTIONS).fit(X, Y, num_epochs=1)
             before = rtsys.get_allocation_stats().alloc
             m.fit(X, Y, num_epochs=epochs, warm_start=True, record_every=10 ** 6)
             return rtsys.get_allocation_stats().alloc - before
         print(allocations(2), allocations(200))
     """
     env = dict(__import__("os").environ, NUMBA_NRT_STATS="1")
+    code = code.replace("OPTIONS", options)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          check=True).stdout.split()
     short, long = int(out[0]), int(out[1])
