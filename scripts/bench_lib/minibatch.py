@@ -34,7 +34,7 @@ import numpy as np
 
 from .baselines import BaselineUnavailable
 
-__all__ = ["WORKLOADS", "IMPLS", "make_data", "make_impl", "step_flops", "steps_per_epoch",
+__all__ = ["WORKLOADS", "IMPLS", "FASTDNN_CONFIGS", "make_data", "make_impl", "step_flops", "steps_per_epoch",
            "check_workload", "CAT_FILE"]
 
 CAT_FILE = Path(os.environ.get("FASTDNN_CAT_FILE", "/work/shared/data/train_catvnoncat.h5"))
@@ -67,8 +67,11 @@ for _w in WORKLOADS.values():
 
 BETA, BETA1, BETA2, EPSILON = 0.9, 0.9, 0.999, 1e-8
 
-IMPLS = ["fastdnn", "fastdnn_split", "split_native", "reference", "torch_eager", "torch_fused",
-         "torch_compile", "jax_step", "jax_scan", "sklearn"]
+#: fastdnn's configurations: name -> (strategy, update_arithmetic).
+FASTDNN_CONFIGS = {"fastdnn": ("direct", "float64"), "fastdnn_split": ("split", "float64"),
+                   "split_native": ("split", "native")}
+IMPLS = [*FASTDNN_CONFIGS, "reference", "torch_eager", "torch_fused", "torch_compile",
+         "jax_step", "jax_scan", "sklearn"]
 
 
 def steps_per_epoch(m, batch):
@@ -612,12 +615,9 @@ class SklearnImpl:
 
 def make_impl(name, w, X, Y, params0, labels, threads=None):
     """The implementation ``name`` (one of ``IMPLS``) of workload ``w`` on this data."""
-    if name == "fastdnn":
-        return FastdnnImpl(w, X, Y, params0)
-    if name == "fastdnn_split":
-        return FastdnnImpl(w, X, Y, params0, strategy="split")
-    if name == "split_native":
-        return FastdnnImpl(w, X, Y, params0, strategy="split", update_arithmetic="native")
+    if name in FASTDNN_CONFIGS:
+        strategy, arithmetic = FASTDNN_CONFIGS[name]
+        return FastdnnImpl(w, X, Y, params0, strategy=strategy, update_arithmetic=arithmetic)
     if name == "reference":
         return ReferenceImpl(w, X, Y, params0)
     if name.startswith("torch"):
