@@ -20,6 +20,12 @@ come from one stream in batch order); the caller refuses it.
 Compiled with ``parallel=True``: the part loop is a ``prange`` run by Numba's
 threading layer (OpenMP where available: ~2 us per batch to start both
 halves; the fallback "workqueue" layer costs ~140 us and makes this slower).
+Its loops only call two separately compiled kernels, ``part_gradient`` and
+``part_update``, which do all the arithmetic; the caller loads both before this
+one (``fastdnn.engine.batches.load_part_kernels``), so that every process runs
+the same compiled code for them whether this kernel was compiled or loaded from
+Numba's cache (a cached copy of them, optimised again inside this kernel, rounded
+the update differently under fast-math).
 
 The epoch and batch bookkeeping (resume at ``first_batch``, ``max_steps``, the
 recorded cost) repeats ``train_minibatch``'s on purpose: sharing it would mean
@@ -89,6 +95,22 @@ def update_slice(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t,
                 ok &= rule_update(params, grads, vel, sq, a, b, rule, dt(lr), inv_m, l2, beta,
                                   beta1, beta2, eps, c1, c2, flush)
     return ok
+
+
+@njit(**JIT_OPTIONS)
+def part_update(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t, used, lo, hi,
+                arith):
+    """One core's share of a split step's update: adds the other parts' gradient sums
+    grads[1:used] (used, P) into grads[0] over the flat positions [lo, hi), then updates
+    those parameters (``update_slice``; Adam's step t already counted)."""
+    summed = grads[0]
+    mine = summed[lo:hi]   # views from 0: no wraparound test, so LLVM vectorises
+    for other in range(1, used):
+        theirs = grads[other, lo:hi]
+        for i in range(hi - lo):
+            mine[i] += theirs[i]
+    return update_slice(params, summed, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t, lo,
+                        hi, arith)
 
 
 @njit(**JIT_OPTIONS)
@@ -170,14 +192,8 @@ def train_minibatch_split(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_of
             P = params.shape[0]
             for t in prange(parts):
                 lo, hi = (t * P) // parts, ((t + 1) * P) // parts
-                summed = grads[0]
-                mine = summed[lo:hi]   # views from 0: no wraparound test, so LLVM vectorises
-                for other in range(1, used):
-                    theirs = grads[other, lo:hi]
-                    for i in range(hi - lo):
-                        mine[i] += theirs[i]
-                part_ok[t] = update_slice(params, summed, vel, sq, dims, w_off, b_off, rule, hp,
-                                          lrs[e], mb, t_adam, lo, hi, arith)
+                part_ok[t] = part_update(params, grads, vel, sq, dims, w_off, b_off, rule, hp,
+                                         lrs[e], mb, t_adam, used, lo, hi, arith)
             for t in range(parts):
                 if not part_ok[t]:
                     return cost, e, True, k + 1, total
