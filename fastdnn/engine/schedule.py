@@ -21,7 +21,7 @@ def epoch_orders(m, shuffle_seed, first_epoch, n_epochs):
     """(n_epochs, m) int64: row i is the permutation of epoch first_epoch + i.
 
     Drawn by the compiled twin of NumPy's legacy permutation (``kernels.shuffle``, the
-    same orders, 2.4x faster); seeds outside [0, 2**32) go to NumPy, which refuses
+    same orders, 2.5x faster); seeds outside [0, 2**32) go to NumPy, which refuses
     them as it always did ("Seed must be between 0 and 2**32 - 1").
     """
     out = np.empty((n_epochs, m), dtype=np.int64)
