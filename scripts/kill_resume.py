@@ -53,7 +53,7 @@ CASES = {
         model=dict(layer_dims=[20, 8, 6, 3], learning_rate=0.01, output="softmax",
                    optimizer="adam", keep_prob=0.8, batch_size=8, decay="inverse",
                    decay_rate=0.01, shuffle_seed=4, dropout_seed=5),
-        epochs=1000, record_every=7, every="0.01s", strategy="direct"),
+        epochs=4000, record_every=7, every="0.01s", strategy="direct"),
     # the Gram strategy: full-batch momentum, L2, dropout, m = 30 < n_x = 80 ("auto")
     "gram": dict(
         data=dict(kind="binary", n_x=80, m=30, seed=2),
