@@ -54,6 +54,14 @@ CASES = {
                    optimizer="adam", keep_prob=0.8, batch_size=8, decay="inverse",
                    decay_rate=0.01, shuffle_seed=4, dropout_seed=5),
         epochs=4000, record_every=7, every="0.01s", strategy="direct"),
+    # mini-batches cut across the cores ("split"; no dropout, which it refuses), Adam and
+    # decay, checkpoints every 10 ms: every resumed child loads the parallel kernels anew
+    "split": dict(
+        data=dict(kind="softmax", n_x=20, m=60, classes=3, seed=3),
+        model=dict(layer_dims=[20, 8, 6, 3], learning_rate=0.01, output="softmax",
+                   optimizer="adam", batch_size=8, decay="inverse", decay_rate=0.01,
+                   shuffle_seed=4, strategy="split"),
+        epochs=400, record_every=7, every="0.01s", strategy="split"),
     # the Gram strategy: full-batch momentum, L2, dropout, m = 30 < n_x = 80 ("auto")
     "gram": dict(
         data=dict(kind="binary", n_x=80, m=30, seed=2),
