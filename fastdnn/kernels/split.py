@@ -152,8 +152,9 @@ def train_minibatch_split(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_of
     into parts = grads.shape[0] slices trained in parallel (see the module docstring).
 
     part_loss (parts,) float64 and part_ok (parts,) bool receive each slice's loss and
-    finiteness; fwd_codes and scratch (parts, 2, rows) are ``part_gradient``'s. The update is split too: each core adds the other parts' sums into grads[0]
-    over its own slice of the flat parameters, then updates that slice (``update_slice``).
+    finiteness; fwd_codes and scratch (parts, 2, rows) are ``part_gradient``'s. The update
+    is split too: each core adds the other parts' sums into grads[0] over its own slice of
+    the flat parameters, then updates that slice (``part_update``).
     """
     m = XT.shape[0]
     parts = grads.shape[0]

@@ -135,7 +135,6 @@ def rule_update(params, grads, vel, sq, lo, hi, rule, lr, inv_m, decay, beta, be
     return np.isfinite(check)
 
 
-
 @njit(**INLINE_JIT_OPTIONS)
 def arith_zero(arith):
     """The ``zero`` of ``rule_update`` chosen by the type of ``arith``, an empty array:

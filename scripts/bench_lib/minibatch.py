@@ -34,8 +34,8 @@ import numpy as np
 
 from .baselines import BaselineUnavailable
 
-__all__ = ["WORKLOADS", "IMPLS", "FASTDNN_CONFIGS", "make_data", "make_impl", "step_flops", "steps_per_epoch",
-           "check_workload", "CAT_FILE"]
+__all__ = ["WORKLOADS", "IMPLS", "FASTDNN_CONFIGS", "make_data", "make_impl", "step_flops",
+           "steps_per_epoch", "check_workload", "CAT_FILE"]
 
 CAT_FILE = Path(os.environ.get("FASTDNN_CAT_FILE", "/work/shared/data/train_catvnoncat.h5"))
 SHUFFLE_SEED = 10
