@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+from numba import njit
 
 from fastdnn import reference as ref
 from fastdnn.kernels.activations import RELU, SIGMOID, activation_backward, add_bias_activate
 from fastdnn.kernels.cost import cross_entropy_from_logits, cross_entropy_from_probs
 from fastdnn.kernels.linear import SMALL_MATMUL, linear_grads_into, matmul_into
 from fastdnn.kernels.update import gradient_descent_update
+from fastdnn.kernels.views import borrow
 
 DTYPES = [np.float64, np.float32]
 #: tolerance of a dtype against the float64 reference computed on the same values
@@ -143,3 +145,28 @@ def test_fused_update_over_the_flat_buffer(dtype, n, k, seed):
     got = as_dict(params, "")
     for key in want:
         close(got[key], want[key], dtype, np.abs(want[key]).max())
+
+
+@njit
+def _scale_borrowed(a, b, factor):
+    """Borrows a (2-D, any layout) and b (1-D) with a scalar passing through, and writes
+    through the borrowed arrays."""
+    a, b, factor = borrow(a, b, factor)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            a[i, j] *= factor
+    b[0] = a.strides[0] + a.strides[1]
+    return a.shape[0] * 10 + a.shape[1]
+
+
+def test_borrowed_arrays_are_the_callers_arrays():
+    """``views.borrow`` keeps data, shape and strides (a transposed, strided view here):
+    writes through it land in the caller's array; other values pass through unchanged."""
+    base = np.arange(24.0).reshape(4, 6)
+    view = base[::2, 1::2].T          # (3, 2), strides (16, 96)
+    b = np.zeros(1)
+    assert _scale_borrowed(view, b, 2.0) == 32
+    expected = np.arange(24.0).reshape(4, 6)
+    expected[::2, 1::2] *= 2.0
+    np.testing.assert_array_equal(base, expected)
+    assert b[0] == view.strides[0] + view.strides[1]

@@ -44,7 +44,7 @@ from .strict import divide
 from .training import (BETA, BETA1, BETA2, COURSE_LOSS, EPSILON, LAMBD, LOSS_FORM, SKLEARN_LOSS,
                        backward_pass, forward_pass, gather_batch, regularised_loss)
 from .update import ADAM, GD, SK_ADAM, arith_zero, gradient_descent_update, rule_update
-from .views import block
+from .views import block, borrow
 from .vexp import softmax_columns_vectorised
 
 #: The split epoch loop: the training kernels' options, plus a parallel part loop.
@@ -103,6 +103,8 @@ def part_update(params, grads, vel, sq, dims, w_off, b_off, rule, hp, lr, m, t, 
     """One core's share of a split step's update: adds the other parts' gradient sums
     grads[1:used] (used, P) into grads[0] over the flat positions [lo, hi), then updates
     those parameters (``update_slice``; Adam's step t already counted)."""
+    params, grads, vel, sq, dims, w_off, b_off, hp, arith = borrow(
+        params, grads, vel, sq, dims, w_off, b_off, hp, arith)
     summed = grads[0]
     mine = summed[lo:hi]   # views from 0: no wraparound test, so LLVM vectorises
     for other in range(1, used):
@@ -124,6 +126,10 @@ def part_gradient(XT, YT, order, start, rows, xb, yb, dims, codes, fwd_codes, w_
     fwd_codes: codes with that output as identity), by ``vexp.softmax_columns_vectorised``
     (scratch (2, >= rows) float64); the loss is then taken where ``forward_pass`` takes it
     (the course's from the logits, scikit-learn's from the probabilities)."""
+    XT, YT, order, xb, yb, dims, codes, fwd_codes, w_off, b_off, a_off, params, grads, acts, \
+        delta, pre, mask, rng, scratch = borrow(
+            XT, YT, order, xb, yb, dims, codes, fwd_codes, w_off, b_off, a_off, params, grads,
+            acts, delta, pre, mask, rng, scratch)
     X, Y = gather_batch(XT, YT, order, start, rows, xb, yb)
     L = dims.shape[0] - 1
     softmax = codes[L - 1] == SOFTMAX
@@ -156,6 +162,11 @@ def train_minibatch_split(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_of
     is split too: each core adds the other parts' sums into grads[0] over its own slice of
     the flat parameters, then updates that slice (``part_update``).
     """
+    XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, params, grads, acts, delta, pre, \
+        mask, vel, sq, hp, counters, rng, lrs, part_loss, part_ok, fwd_codes, scratch, arith = \
+        borrow(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, params, grads, acts,
+               delta, pre, mask, vel, sq, hp, counters, rng, lrs, part_loss, part_ok, fwd_codes,
+               scratch, arith)
     m = XT.shape[0]
     parts = grads.shape[0]
     n_batches = (m + batch_size - 1) // batch_size

@@ -39,7 +39,7 @@ from .dropout import apply_mask_backward, apply_new_mask
 from .linear import linear_grads_into, matmul_into
 from .strict import divide
 from .update import ADAM, GD, SK_ADAM, arith_zero, gradient_descent_update, rule_update
-from .views import block
+from .views import block, borrow
 
 #: Indices into ``hp``.
 BETA, BETA1, BETA2, EPSILON, LAMBD, KEEP_PROB, LOSS_FORM = range(7)
@@ -205,6 +205,10 @@ def train_full(X, Y, dims, codes, w_off, b_off, a_off, params, grads, acts, delt
     iteration's update) or when an update makes a parameter non-finite (after
     it: the caller rewinds).
     """
+    X, Y, dims, codes, w_off, b_off, a_off, params, grads, acts, delta, pre, mask, vel, sq, hp, \
+        counters, rng, lrs, arith = borrow(X, Y, dims, codes, w_off, b_off, a_off, params, grads,
+                                           acts, delta, pre, mask, vel, sq, hp, counters, rng,
+                                           lrs, arith)
     m = X.shape[1]
     keep_prob = hp[KEEP_PROB]
     cost = np.nan
@@ -307,6 +311,10 @@ def train_gram(X, Y, G, Z0, P0, Z1, S, C, coef, dims, codes, w_off, b_off, a_off
     activations, outputs and hidden-layer dropout; not for Adam (its update is
     not linear in the gradient) nor mini-batches (X changes). Needs L >= 2.
     """
+    X, Y, G, Z0, P0, Z1, S, C, coef, dims, codes, w_off, b_off, a_off, params, grads, acts, \
+        delta, pre, mask, vel, sq, hp, counters, rng, lrs, arith = borrow(
+            X, Y, G, Z0, P0, Z1, S, C, coef, dims, codes, w_off, b_off, a_off, params, grads,
+            acts, delta, pre, mask, vel, sq, hp, counters, rng, lrs, arith)
     m = X.shape[1]
     n1 = dims[1]
     L = dims.shape[0] - 1
@@ -401,6 +409,10 @@ def train_minibatch(XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, par
     whether it stopped because an output or a parameter became non-finite; the
     batch the current epoch stopped at (0 after a whole epoch); its running total).
     """
+    XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, params, grads, acts, delta, pre, \
+        mask, vel, sq, hp, counters, rng, lrs, arith = borrow(
+            XT, YT, order, xb, yb, dims, codes, w_off, b_off, a_off, params, grads, acts, delta,
+            pre, mask, vel, sq, hp, counters, rng, lrs, arith)
     m = XT.shape[0]
     n_batches = (m + batch_size - 1) // batch_size
     keep_prob = hp[KEEP_PROB]
