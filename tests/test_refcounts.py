@@ -29,20 +29,17 @@ def _increfs(dispatcher, name):
     return bodies[0].count("@NRT_incref(")
 
 
-@pytest.mark.parametrize("where, name, fit", [
-    (batches, "train_minibatch", dict(batch_size=4, num_epochs=2, optimizer="adam")),
-    (trainer, "train_full", dict(num_iterations=3, optimizer="momentum")),
+@pytest.mark.parametrize("where, name, options, length", [
+    (batches, "train_minibatch", dict(batch_size=4, optimizer="adam"), dict(num_epochs=2)),
+    (trainer, "train_full", dict(optimizer="momentum"), dict(num_iterations=3)),
 ])
-def test_training_loops_count_no_references(monkeypatch, where, name, fit):
+def test_training_loops_count_no_references(monkeypatch, where, name, options, length):
     fresh = njit(**dict(JIT_OPTIONS, cache=False))(getattr(training, name).py_func)
     monkeypatch.setattr(where, name, fresh)
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((3, 10)), (rng.random((1, 10)) < 0.5).astype(float)
-    kw = {k: v for k, v in fit.items() if k not in ("num_epochs", "num_iterations")}
-    model = fastdnn.DeepNeuralNetwork([3, 4, 1], 0.1, strategy="direct", random_state=0, **kw)
-    if "num_epochs" in fit:
-        model.fit(X, Y, num_epochs=fit["num_epochs"])
-    else:
-        model.fit(X, Y, fit["num_iterations"])
+    model = fastdnn.DeepNeuralNetwork([3, 4, 1], 0.1, strategy="direct", random_state=0,
+                                      **options)
+    model.fit(X, Y, **length)
     assert len(fresh.signatures) == 1, "the fit did not run through the fresh copy"
     assert _increfs(fresh, name) == 0
