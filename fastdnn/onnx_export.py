@@ -37,7 +37,6 @@ called (``pip install 'fastdnn[onnx]'``).
 """
 
 import os
-import tempfile
 from collections import namedtuple
 
 import numpy as np
@@ -426,22 +425,17 @@ def _doc(net, specs):
 
 
 def _write_atomic(model, path):
-    """Write the serialized model to ``path`` through a temporary file in its folder."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".onnx-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    """Write the serialized model to ``path`` through a temporary file in its folder
+    (``fastdnn.io.atomic.replace_atomically``)."""
+    from .io.atomic import replace_atomically
+
+    def fill(tmp):
+        with open(tmp, "wb") as f:
             f.write(model.SerializeToString())
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
+    replace_atomically(path, fill)
 
 
 def _require(module, what):

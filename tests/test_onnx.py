@@ -6,6 +6,7 @@ up to 1, such as probabilities; relative above), tol = 1e-6 in float32 and 1e-12
 float64. Labels must be equal.
 """
 
+import os
 import subprocess
 import sys
 import warnings
@@ -128,6 +129,22 @@ def test_writes_the_file(tmp_path):
     assert_close(run_onnx(loaded, np.ascontiguousarray(X.T))["probabilities"],
                  model.predict_proba(X).T, np.float64)
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]  # no temporary left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask   # a plain open()'s, not 0600
+
+
+def test_a_failed_export_keeps_the_old_file(tmp_path, monkeypatch):
+    model, _ = fitted_network("sigmoid", "relu", np.float64)
+    path = tmp_path / "model.onnx"
+    model.to_onnx(path)
+    before = path.read_bytes()
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(
+        OSError("fsync failed (simulated)")))
+    with pytest.raises(OSError, match="simulated"):
+        model.to_onnx(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
 
 
 def test_loaded_model_exports(tmp_path):

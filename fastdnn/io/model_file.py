@@ -95,13 +95,14 @@ import json
 import math
 import os
 import re
-import secrets
 import struct
 import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from .atomic import replace_atomically
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ModelFileError", "save_model_file",
            "load_model_file", "seal_model_file"]
@@ -454,22 +455,6 @@ def _write_header(fh) -> None:
     fh.flush()
 
 
-def _remove_orphans(directory, name):
-    """Delete temp files of earlier saves to ``name`` whose writer process is gone (a
-    killed writer cannot clean up; its file was never renamed, so nothing refers to it)."""
-    for tmp in directory.glob(f".{name}.*.tmp"):
-        try:
-            pid = int(tmp.name[len(name) + 2:].split(".")[0])
-            os.kill(pid, 0)              # raises ProcessLookupError when pid is gone
-        except ProcessLookupError:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-        except (ValueError, OSError):    # not ours, or a live process of another user
-            pass
-
-
 def save_model_file(path, payload: dict) -> None:
     """Write ``payload`` to ``path`` atomically as a format-3 file (temp file in the same
     directory, integrity header, fsync, os.replace). On any error the temp file is removed
@@ -487,37 +472,18 @@ def save_model_file(path, payload: dict) -> None:
 
 def write_sealed(path, write) -> None:
     """Create ``path`` atomically as a sealed HDF5 file whose contents ``write(f)`` (an
-    open ``h5py.File``) fills: temp file in the same directory, integrity header
-    (length, SHA-256) in the 512-byte user block, fsync, os.replace. On any error the
-    temp file is removed and an existing ``path`` is untouched."""
-    path = Path(path)
-    directory = path.parent
-    _remove_orphans(directory, path.name)
-    tmp = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    # O_EXCL: never clobber; 0o666 & ~umask gives the same permissions a plain open() would.
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    try:
+    open ``h5py.File``) fills, with the integrity header (length, SHA-256) in its 512-byte
+    user block (``atomic.replace_atomically``: temp file beside it, fsync, os.replace; on
+    any error the temp file is removed and an existing ``path`` is untouched)."""
+    def fill(tmp):
         with h5py.File(tmp, "w", userblock_size=USERBLOCK_SIZE) as f:
             write(f)
             f.flush()
         with open(tmp, "r+b") as fh:
             _write_header(fh)
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:                                    # make the rename durable; not possible everywhere
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+
+    replace_atomically(path, fill)
 
 
 def seal_model_file(path) -> None:
