@@ -1,6 +1,6 @@
-"""``fastdnn.io.atomic.replace_atomically``: the one way fastdnn replaces a file (model and
-estimator files, checkpoints, ONNX exports). Readers see the old file or the whole new
-one; failures and killed writers leave no temporary file behind for long."""
+"""``fastdnn.io.atomic.replace_atomically``, through which model and estimator files,
+checkpoints and ONNX exports are written: readers see the old file or the whole new one;
+failures and killed writers leave no temporary file behind for long."""
 
 import os
 import subprocess

@@ -1,10 +1,10 @@
 """Replacing a file so that readers see the old one or the whole new one, never a part.
 
-Every file fastdnn writes for keeps (model and estimator files, checkpoints, ONNX
-exports) goes through :func:`replace_atomically`: the contents are written to a new
-temporary file in the target's folder, made durable, and renamed over the target. A
-writer killed half-way leaves only its temporary file, which the next save to the same
-name removes (:func:`remove_orphans`).
+Model and estimator files, checkpoints and ONNX exports go through
+:func:`replace_atomically` (data sets and the command line's prediction CSVs are written
+in place): the contents are written to a new temporary file in the target's folder,
+made durable, and renamed over the target. A writer killed half-way leaves only its
+temporary file, which the next save to the same name removes (:func:`remove_orphans`).
 """
 
 import os
